@@ -1,0 +1,1 @@
+//! `leafd bench`: load generator (not yet written).

@@ -1,0 +1,53 @@
+//! leafd: a small NATS-compatible message broker for edge and IoT gateways.
+//!
+//! Stock NATS clients (async-nats, nats-py, nats.go, ...) connect to leafd unchanged: local
+//! pub/sub with wildcards, request/reply with no-responders, queue groups and headers. The
+//! whole broker runs on one thread (`smol::LocalExecutor`); blocking disk work, when there is
+//! any, runs off that thread and reports back.
+//!
+//! # Layout
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! socket ─► link ─► protocol (sans-I/O parse) ─► router ─► sublist match
+//!                                                  └─► subscribers' outboxes ─► link ─► socket
+//! ```
+//!
+//! | module | owns | hands off to |
+//! |---|---|---|
+//! | [`subject`] | `Subject`/`Filter` newtypes, validation, tokenising | everyone |
+//! | [`protocol`] | the NATS wire codec: bytes → [`protocol::Op`], frames → bytes. No I/O | router, link |
+//! | [`sublist`] | the subject → interest trie with a bounded result cache | router |
+//! | [`router`] | all broker state: clients, subscriptions, queue groups, outboxes, slow-consumer policy. Synchronous | sublist, protocol's encoders |
+//! | [`link`] | sockets and timers: accepting clients, reading, writing, keepalive | protocol, router |
+//! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor | link, router |
+//! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
+//! | [`bench`] | `leafd bench`: a load generator that drives any NATS server side by side | protocol |
+//!
+//! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
+//! protocol}`; everything may use `subject` and `config`. The codec never sees the router: the
+//! router takes the codec's parsed ops and uses its encoders to fill outboxes with wire bytes,
+//! so a message is encoded once, straight into every subscriber's buffer.
+//!
+//! # Sharing the router
+//!
+//! The [`router::Router`] is the single owner of broker state. Connection tasks share it as
+//! `Rc<RefCell<Router>>` on the one executor thread and borrow it only inside synchronous calls:
+//! a borrow never lives across an `.await`, so no borrow can ever fail at run time.
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+
+pub mod bench;
+pub mod config;
+pub mod link;
+pub mod protocol;
+pub mod router;
+pub mod server;
+pub mod sublist;
+pub mod subject;

@@ -1,0 +1,2 @@
+//! The `leafd` binary (stub).
+fn main() {}

@@ -1,0 +1,2 @@
+//! Frame encoders.
+// (stub: the codec helper fills this in)

@@ -1,0 +1,2 @@
+//! Subjects and filters.
+// (stub: the sublist helper fills this in)

@@ -1,0 +1,2 @@
+//! The subject → interest trie.
+// (stub: the sublist helper fills this in)

@@ -1,1 +1,228 @@
-//! (stub)
+//! The router: the single owner of broker state on the executor thread.
+//!
+//! Owns: connections ([`client`]), subscriptions, the [`Sublist`], queue-group choice,
+//! outboxes and the slow-consumer policy. Every call is synchronous and does no I/O.
+//! Takes: parsed [`Op`]s from the link. Hands off to: outboxes, which the link writes out.
+//!
+//! Why `Rc<RefCell<Router>>` and not a channel to a router task: handing each op to the
+//! router is a borrow, not a message, so a PUB is routed while its bytes are still in the
+//! reader's buffer and encoded once, straight into each subscriber's outbox. The rule that
+//! keeps this safe is that no borrow lives across an `.await`.
+
+mod client;
+mod info;
+mod ops;
+mod outbox;
+mod route;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use slab::Slab;
+
+use crate::config::Limits;
+use crate::sublist::Sublist;
+
+pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
+pub use info::ServerInfo;
+pub use outbox::Output;
+
+pub(crate) use client::Client;
+
+/// Dense id of a subscription (a slab index), the key the sublist stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubKey(u32);
+
+/// One subscription.
+#[derive(Debug)]
+struct Subscription {
+    client: ClientId,
+    sid: Box<[u8]>,
+    filter: Box<[u8]>,
+    queue: Option<Box<[u8]>>,
+    /// Auto-unsubscribe once `delivered` reaches this.
+    max: Option<u64>,
+    delivered: u64,
+}
+
+/// Server-wide counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouterStats {
+    /// Messages received from clients.
+    pub in_msgs: u64,
+    /// Payload bytes received from clients.
+    pub in_bytes: u64,
+    /// Messages delivered to clients.
+    pub out_msgs: u64,
+    /// Payload bytes delivered to clients.
+    pub out_bytes: u64,
+    /// Connections closed as slow consumers.
+    pub slow_consumers: u64,
+    /// Connections closed as stale.
+    pub stale_connections: u64,
+    /// Connections accepted since start.
+    pub total_connections: u64,
+}
+
+/// Whether a connection should keep going after an op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Stop reading; the connection is closing (queued output is flushed if the reason
+    /// allows).
+    Close(CloseReason),
+}
+
+/// The broker's state.
+#[derive(Debug)]
+pub struct Router {
+    info: ServerInfo,
+    limits: Limits,
+    clients: Slab<Client>,
+    subs: Slab<Subscription>,
+    sublist: Sublist<SubKey>,
+    /// Soft mark for back-pressure: a publisher feeding an outbox past this stalls.
+    stall_mark: usize,
+    next_cid: u64,
+    stats: RouterStats,
+}
+
+impl Router {
+    /// A router with no connections.
+    pub fn new(info: ServerInfo, limits: Limits) -> Router {
+        Router {
+            sublist: Sublist::new(limits.sublist_cache),
+            stall_mark: (limits.max_pending / 2).max(1),
+            info,
+            limits,
+            clients: Slab::new(),
+            subs: Slab::new(),
+            next_cid: 1,
+            stats: RouterStats::default(),
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Server-wide counters.
+    pub fn stats(&self) -> RouterStats {
+        self.stats
+    }
+
+    /// Number of open connections.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// Number of subscriptions across all connections.
+    pub fn subscription_count(&self) -> usize {
+        self.subs.len()
+    }
+
+    /// Registers a new connection and queues its INFO. A connection past
+    /// `max_connections` is registered too, so it gets INFO and the `-ERR` the way
+    /// nats-server sends them, and is returned already closing.
+    pub fn add_client(&mut self, addr: SocketAddr) -> ClientId {
+        let cid = self.next_cid;
+        self.next_cid += 1;
+        self.stats.total_connections += 1;
+        let over = self.clients.len() >= self.limits.max_connections;
+        let id = ClientId(self.clients.insert(Client::new(cid, addr)));
+        let client = &mut self.clients[id.0];
+        self.info.encode_for(&mut client.out.buf, cid, addr);
+        if over {
+            crate::protocol::encode::err(&mut client.out.buf, b"maximum connections exceeded");
+            self.close(id, CloseReason::MaxConnectionsExceeded);
+        }
+        id
+    }
+
+    /// Removes a connection and all its subscriptions; returns its final counters.
+    pub fn remove_client(&mut self, id: ClientId) -> Option<ClientStats> {
+        let client = self.clients.try_remove(id.0)?;
+        for key in client.subs.into_values() {
+            self.drop_sub(key);
+        }
+        for w in client.out.drain_waiters {
+            w.wake();
+        }
+        Some(client.stats)
+    }
+
+    /// A log label for a connection.
+    pub fn label(&self, id: ClientId) -> String {
+        self.clients.get(id.0).map_or_else(|| format!("client {}", id.0), Client::label)
+    }
+
+    /// Why the connection is closing, if it is.
+    pub fn closing(&self, id: ClientId) -> Option<CloseReason> {
+        self.clients.get(id.0).and_then(|c| c.closing)
+    }
+
+    /// Marks a connection closing, wakes its tasks, and drops its backlog unless the
+    /// reason flushes. The first reason wins.
+    pub fn close(&mut self, id: ClientId, reason: CloseReason) {
+        let Some(client) = self.clients.get_mut(id.0) else { return };
+        if client.closing.is_some() {
+            return;
+        }
+        client.closing = Some(reason);
+        match reason {
+            CloseReason::SlowConsumerPendingBytes | CloseReason::SlowConsumerWriteDeadline => {
+                self.stats.slow_consumers += 1;
+            }
+            CloseReason::StaleConnection => self.stats.stale_connections += 1,
+            _ => {}
+        }
+        if !reason.flushes() {
+            client.out.buf = Vec::new();
+        }
+        client.out.wake_writer();
+        if let Some(w) = client.out.reader.take() {
+            w.wake();
+        }
+        for w in client.out.drain_waiters.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Closes every connection (graceful shutdown): queued output is still written.
+    pub fn close_all(&mut self, reason: CloseReason) {
+        let ids: Vec<ClientId> = self.clients.iter().map(|(i, _)| ClientId(i)).collect();
+        for id in ids {
+            self.close(id, reason);
+        }
+    }
+
+    fn drop_sub(&mut self, key: SubKey) {
+        if let Some(sub) = self.subs.try_remove(key.0 as usize) {
+            self.sublist.remove(&sub.filter, sub.queue.as_deref(), key);
+        }
+    }
+
+    /// Removes one subscription of a client (by key), also from the client's sid table.
+    fn unsubscribe_key(&mut self, key: SubKey) {
+        let Some(sub) = self.subs.get(key.0 as usize) else { return };
+        if let Some(client) = self.clients.get_mut(sub.client.0) {
+            client.subs.remove(&sub.sid);
+        }
+        self.drop_sub(key);
+    }
+
+    /// Subscriptions by filter, for tests and monitoring.
+    pub fn subscriptions_of(&self, id: ClientId) -> HashMap<Vec<u8>, Vec<u8>> {
+        let Some(client) = self.clients.get(id.0) else { return HashMap::new() };
+        client
+            .subs
+            .iter()
+            .filter_map(|(sid, key)| {
+                let sub = self.subs.get(key.0 as usize)?;
+                Some((sid.to_vec(), sub.filter.to_vec()))
+            })
+            .collect()
+    }
+}

@@ -1,1 +1,0 @@
-//! `leafd bench`: load generator (not yet written).

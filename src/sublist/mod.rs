@@ -20,6 +20,10 @@ mod cache;
 mod idset;
 mod node;
 
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::hash::Hash;

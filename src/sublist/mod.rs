@@ -17,6 +17,7 @@
 //! matching filters, as nats-server's `findQSlot` does.
 
 mod cache;
+mod hash;
 mod idset;
 mod node;
 

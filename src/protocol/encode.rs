@@ -105,7 +105,11 @@ fn frame_len(parts: &[&[u8]], headers: Option<&[u8]>, payload: &[u8]) -> usize {
 
 /// `MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n` (server → client).
 pub fn msg(out: &mut Vec<u8>, subject: &[u8], sid: &[u8], reply: Option<&[u8]>, payload: &[u8]) {
-    out.reserve(frame_len(&[subject, sid, reply.unwrap_or_default()], None, payload));
+    out.reserve(frame_len(
+        &[subject, sid, reply.unwrap_or_default()],
+        None,
+        payload,
+    ));
     out.extend_from_slice(b"MSG");
     arg(out, subject);
     arg(out, sid);
@@ -121,7 +125,11 @@ pub fn hmsg(
     headers: &[u8],
     payload: &[u8],
 ) {
-    out.reserve(frame_len(&[subject, sid, reply.unwrap_or_default()], Some(headers), payload));
+    out.reserve(frame_len(
+        &[subject, sid, reply.unwrap_or_default()],
+        Some(headers),
+        payload,
+    ));
     out.extend_from_slice(b"HMSG");
     arg(out, subject);
     arg(out, sid);
@@ -137,7 +145,11 @@ pub fn publish(
     headers: Option<&[u8]>,
     payload: &[u8],
 ) {
-    out.reserve(frame_len(&[subject, reply.unwrap_or_default()], headers, payload));
+    out.reserve(frame_len(
+        &[subject, reply.unwrap_or_default()],
+        headers,
+        payload,
+    ));
     out.extend_from_slice(if headers.is_some() { b"HPUB" } else { b"PUB" });
     arg(out, subject);
     sizes_and_body(out, reply, headers, payload);

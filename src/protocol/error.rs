@@ -137,7 +137,9 @@ impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ErrorKind::UnknownOp => f.write_str("unknown protocol operation"),
-            ErrorKind::ControlLineTooLong => f.write_str("control line longer than max_control_line"),
+            ErrorKind::ControlLineTooLong => {
+                f.write_str("control line longer than max_control_line")
+            }
             ErrorKind::MaxPayload => f.write_str("payload larger than max_payload"),
             ErrorKind::BadArguments { verb } => write!(f, "wrong arguments for {verb}"),
             ErrorKind::BadSize { verb } => write!(f, "bad or missing size in {verb}"),
@@ -191,12 +193,18 @@ mod tests {
 
     #[test]
     fn err_texts_match_nats_server() {
-        assert_eq!(ErrorKind::UnknownOp.err_text(), Some("Unknown Protocol Operation"));
+        assert_eq!(
+            ErrorKind::UnknownOp.err_text(),
+            Some("Unknown Protocol Operation")
+        );
         assert_eq!(
             ErrorKind::ControlLineTooLong.err_text(),
             Some("maximum control line exceeded")
         );
-        assert_eq!(ErrorKind::MaxPayload.err_text(), Some("Maximum Payload Violation"));
+        assert_eq!(
+            ErrorKind::MaxPayload.err_text(),
+            Some("Maximum Payload Violation")
+        );
         let silent = [
             ErrorKind::BadArguments { verb: Verb::Sub },
             ErrorKind::BadSize { verb: Verb::Pub },
@@ -211,9 +219,19 @@ mod tests {
 
     #[test]
     fn display_names_kind_verb_and_offset() {
-        let e = ProtocolError::new(ErrorKind::BadArguments { verb: Verb::LeafSub }, 7);
+        let e = ProtocolError::new(
+            ErrorKind::BadArguments {
+                verb: Verb::LeafSub,
+            },
+            7,
+        );
         assert_eq!(e.to_string(), "wrong arguments for LS+ at byte 7");
-        assert_eq!(e.kind(), ErrorKind::BadArguments { verb: Verb::LeafSub });
+        assert_eq!(
+            e.kind(),
+            ErrorKind::BadArguments {
+                verb: Verb::LeafSub
+            }
+        );
         assert_eq!(e.offset(), 7);
     }
 }

@@ -41,8 +41,14 @@ fn msg_and_hmsg_as_captured() {
         s(&enc(|o| msg(o, b"foo.bar", b"3", Some(b"reply.1"), b"abc"))),
         "MSG foo.bar 3 reply.1 3\r\nabc\r\n"
     );
-    assert_eq!(s(&enc(|o| msg(o, b"foo", b"1", None, b"hello"))), "MSG foo 1 5\r\nhello\r\n");
-    assert_eq!(s(&enc(|o| msg(o, b"x", b"2", None, b""))), "MSG x 2 0\r\n\r\n");
+    assert_eq!(
+        s(&enc(|o| msg(o, b"foo", b"1", None, b"hello"))),
+        "MSG foo 1 5\r\nhello\r\n"
+    );
+    assert_eq!(
+        s(&enc(|o| msg(o, b"x", b"2", None, b""))),
+        "MSG x 2 0\r\n\r\n"
+    );
     let hdr = b"NATS/1.0\r\nX-Foo: bar\r\nX-Foo2: baz\r\n\r\n";
     assert_eq!(
         s(&enc(|o| hmsg(o, b"foo.bar.baz", b"3", None, hdr, b"hi"))),
@@ -54,7 +60,14 @@ fn msg_and_hmsg_as_captured() {
         "HMSG _INBOX.abc.1 9 46 46\r\nNATS/1.0 503\r\nNats-Subject: nobody.listens\r\n\r\n\r\n"
     );
     assert_eq!(
-        s(&enc(|o| hmsg(o, b"foo", b"1", Some(b"_INBOX.r1"), hdr, b""))),
+        s(&enc(|o| hmsg(
+            o,
+            b"foo",
+            b"1",
+            Some(b"_INBOX.r1"),
+            hdr,
+            b""
+        ))),
         "HMSG foo 1 _INBOX.r1 37 37\r\nNATS/1.0\r\nX-Foo: bar\r\nX-Foo2: baz\r\n\r\n\r\n"
     );
 }
@@ -62,19 +75,43 @@ fn msg_and_hmsg_as_captured() {
 #[test]
 fn client_frames() {
     assert_eq!(
-        s(&enc(|o| publish(o, b"foo.bar", Some(b"reply.1"), None, b"abc"))),
+        s(&enc(|o| publish(
+            o,
+            b"foo.bar",
+            Some(b"reply.1"),
+            None,
+            b"abc"
+        ))),
         "PUB foo.bar reply.1 3\r\nabc\r\n"
     );
-    assert_eq!(s(&enc(|o| publish(o, b"$JS.ACK.x", None, None, b""))), "PUB $JS.ACK.x 0\r\n\r\n");
     assert_eq!(
-        s(&enc(|o| publish(o, b"foo.bar.baz", None, Some(b"NATS/1.0\r\nX-Foo: bar\r\nX-Foo2: baz\r\n\r\n"), b"hi"))),
+        s(&enc(|o| publish(o, b"$JS.ACK.x", None, None, b""))),
+        "PUB $JS.ACK.x 0\r\n\r\n"
+    );
+    assert_eq!(
+        s(&enc(|o| publish(
+            o,
+            b"foo.bar.baz",
+            None,
+            Some(b"NATS/1.0\r\nX-Foo: bar\r\nX-Foo2: baz\r\n\r\n"),
+            b"hi"
+        ))),
         "HPUB foo.bar.baz 37 39\r\nNATS/1.0\r\nX-Foo: bar\r\nX-Foo2: baz\r\n\r\nhi\r\n"
     );
     assert_eq!(
-        s(&enc(|o| publish(o, b"a", Some(b"r"), Some(b"NATS/1.0\r\n\r\n"), b""))),
+        s(&enc(|o| publish(
+            o,
+            b"a",
+            Some(b"r"),
+            Some(b"NATS/1.0\r\n\r\n"),
+            b""
+        ))),
         "HPUB a r 12 12\r\nNATS/1.0\r\n\r\n\r\n"
     );
-    assert_eq!(s(&enc(|o| sub(o, b"foo.*", Some(b"q1"), b"2"))), "SUB foo.* q1 2\r\n");
+    assert_eq!(
+        s(&enc(|o| sub(o, b"foo.*", Some(b"q1"), b"2"))),
+        "SUB foo.* q1 2\r\n"
+    );
     assert_eq!(s(&enc(|o| sub(o, b"foo", None, b"1"))), "SUB foo 1\r\n");
     assert_eq!(s(&enc(|o| unsub(o, b"1", Some(2)))), "UNSUB 1 2\r\n");
     assert_eq!(s(&enc(|o| unsub(o, b"99", None))), "UNSUB 99\r\n");
@@ -82,25 +119,55 @@ fn client_frames() {
 
 #[test]
 fn leaf_interest_as_captured() {
-    assert_eq!(s(&enc(|o| leaf_sub(o, b"edge.sub", None))), "LS+ edge.sub\r\n");
+    assert_eq!(
+        s(&enc(|o| leaf_sub(o, b"edge.sub", None))),
+        "LS+ edge.sub\r\n"
+    );
     assert_eq!(
         s(&enc(|o| leaf_sub(o, b"edge.q", Some((b"workers", 1))))),
         "LS+ edge.q workers 1\r\n"
     );
-    assert_eq!(s(&enc(|o| leaf_unsub(o, b"hub.work", Some(b"grp")))), "LS- hub.work grp\r\n");
-    assert_eq!(s(&enc(|o| leaf_unsub(o, b"hub.plain", None))), "LS- hub.plain\r\n");
+    assert_eq!(
+        s(&enc(|o| leaf_unsub(o, b"hub.work", Some(b"grp")))),
+        "LS- hub.work grp\r\n"
+    );
+    assert_eq!(
+        s(&enc(|o| leaf_unsub(o, b"hub.plain", None))),
+        "LS- hub.plain\r\n"
+    );
 }
 
 #[test]
 fn leaf_messages_as_captured() {
     let cases: [(Vec<u8>, &str); 7] = [
-        (enc(|o| leaf_msg(o, b"edge.sub", None, &[], None, b"hello")), "LMSG edge.sub 5\r\nhello\r\n"),
         (
-            enc(|o| leaf_msg(o, b"edge.sub", Some(b"_INBOX.hub.77"), &[], None, b"with-reply")),
+            enc(|o| leaf_msg(o, b"edge.sub", None, &[], None, b"hello")),
+            "LMSG edge.sub 5\r\nhello\r\n",
+        ),
+        (
+            enc(|o| {
+                leaf_msg(
+                    o,
+                    b"edge.sub",
+                    Some(b"_INBOX.hub.77"),
+                    &[],
+                    None,
+                    b"with-reply",
+                )
+            }),
             "LMSG edge.sub _INBOX.hub.77 10\r\nwith-reply\r\n",
         ),
         (
-            enc(|o| leaf_msg(o, b"edge.sub", None, &[], Some(b"NATS/1.0\r\nX-A: 1\r\n\r\n"), b"hdr")),
+            enc(|o| {
+                leaf_msg(
+                    o,
+                    b"edge.sub",
+                    None,
+                    &[],
+                    Some(b"NATS/1.0\r\nX-A: 1\r\n\r\n"),
+                    b"hdr",
+                )
+            }),
             "HMSG edge.sub 20 23\r\nNATS/1.0\r\nX-A: 1\r\n\r\nhdr\r\n",
         ),
         (
@@ -108,15 +175,42 @@ fn leaf_messages_as_captured() {
             "LMSG edge.q | workers 8\r\nto-queue\r\n",
         ),
         (
-            enc(|o| leaf_msg(o, b"edge.q", Some(b"_INBOX.hub.78"), &[b"workers"], None, b"to-queue-r")),
+            enc(|o| {
+                leaf_msg(
+                    o,
+                    b"edge.q",
+                    Some(b"_INBOX.hub.78"),
+                    &[b"workers"],
+                    None,
+                    b"to-queue-r",
+                )
+            }),
             "LMSG edge.q + _INBOX.hub.78 workers 10\r\nto-queue-r\r\n",
         ),
         (
-            enc(|o| leaf_msg(o, b"s", None, &[b"q1", b"q2"], Some(b"NATS/1.0\r\n\r\n"), b"x")),
+            enc(|o| {
+                leaf_msg(
+                    o,
+                    b"s",
+                    None,
+                    &[b"q1", b"q2"],
+                    Some(b"NATS/1.0\r\n\r\n"),
+                    b"x",
+                )
+            }),
             "HMSG s | q1 q2 12 13\r\nNATS/1.0\r\n\r\nx\r\n",
         ),
         (
-            enc(|o| leaf_msg(o, b"s", Some(b"r"), &[b"q1", b"q2"], Some(b"NATS/1.0\r\n\r\n"), b"")),
+            enc(|o| {
+                leaf_msg(
+                    o,
+                    b"s",
+                    Some(b"r"),
+                    &[b"q1", b"q2"],
+                    Some(b"NATS/1.0\r\n\r\n"),
+                    b"",
+                )
+            }),
             "HMSG s + r q1 q2 12 12\r\nNATS/1.0\r\n\r\n\r\n",
         ),
     ];

@@ -15,6 +15,8 @@
 pub mod encode;
 mod error;
 mod parser;
+#[cfg(test)]
+mod tests;
 
 pub use error::{ErrorKind, ProtocolError, Verb};
 pub use parser::Parser;

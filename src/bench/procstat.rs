@@ -1,5 +1,5 @@
 //! What the bench reads about a server process from `/proc/<pid>`: CPU time, current and
-//! peak RSS, and (for later storage benchmarks) bytes written to the device.
+//! peak RSS.
 //!
 //! Owns: parsing those files. Linux only; every reader returns `None` elsewhere or when
 //! the process is gone.
@@ -44,13 +44,6 @@ pub(crate) fn peak_rss(pid: u32) -> Option<u64> {
 /// over the process. Returns whether it worked.
 pub(crate) fn reset_peak(pid: u32) -> bool {
     fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
-}
-
-/// Bytes the process caused to be written to the storage device.
-pub(crate) fn write_bytes(pid: u32) -> Option<u64> {
-    let io = fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
-    let line = io.lines().find(|l| l.starts_with("write_bytes:"))?;
-    line["write_bytes:".len()..].trim().parse().ok()
 }
 
 #[cfg(test)]

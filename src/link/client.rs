@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use smol::{Async, Timer};
 
-use crate::protocol::{Parser, ParserLimits, Role};
+use crate::protocol::{Op, Parser, ParserLimits, Role};
 use crate::router::{ClientId, CloseReason, Flow, Output, Router};
 
 /// The longest a publisher waits, without any progress from a subscriber's writer, for
@@ -60,6 +60,8 @@ async fn read_loop(stream: &Async<TcpStream>, id: ClientId, router: &RefCell<Rou
         )
     };
     let mut parser = Parser::new(Role::Server, limits);
+    // Like nats-server, HPUB is refused at its control line until CONNECT enables headers.
+    parser.set_headers(false);
     let mut buf = vec![0u8; base];
     let (mut start, mut end) = (0usize, 0usize);
     loop {
@@ -90,8 +92,12 @@ async fn read_loop(stream: &Async<TcpStream>, id: ClientId, router: &RefCell<Rou
                 match parser.parse(&buf[start..end]) {
                     Ok(Some((op, used))) => {
                         start += used;
+                        let connect = matches!(op, Op::Connect(_));
                         if let Flow::Close(_) = r.handle_op(id, op) {
                             return;
+                        }
+                        if connect {
+                            parser.set_headers(r.headers_enabled(id));
                         }
                     }
                     Ok(None) => break,

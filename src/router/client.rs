@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use serde::Deserialize;
 
@@ -175,8 +174,6 @@ pub(crate) struct Client {
     pub(crate) cid: u64,
     /// Peer address.
     pub(crate) addr: SocketAddr,
-    /// When the connection was accepted.
-    pub(crate) start: Instant,
     /// Whether CONNECT has been received.
     pub(crate) connected: bool,
     /// Options from CONNECT (or the defaults before it).
@@ -205,7 +202,6 @@ impl Client {
         Client {
             cid,
             addr,
-            start: Instant::now(),
             connected: false,
             opts: ConnectOpts::default(),
             subs: HashMap::new(),

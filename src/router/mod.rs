@@ -24,7 +24,7 @@ use crate::config::Limits;
 use crate::sublist::Sublist;
 
 pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
-pub use info::ServerInfo;
+pub use info::{ServerInfo, NATS_COMPAT_VERSION};
 pub use outbox::Output;
 
 pub(crate) use client::Client;
@@ -156,6 +156,11 @@ impl Router {
     /// A log label for a connection.
     pub fn label(&self, id: ClientId) -> String {
         self.clients.get(id.0).map_or_else(|| format!("client {}", id.0), Client::label)
+    }
+
+    /// Whether the connection announced header support in CONNECT.
+    pub fn headers_enabled(&self, id: ClientId) -> bool {
+        self.clients.get(id.0).is_some_and(|c| c.opts.headers)
     }
 
     /// Why the connection is closing, if it is.

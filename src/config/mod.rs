@@ -29,7 +29,7 @@ use std::time::Duration;
 pub use boards::{board_names, boards, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;
-pub use units::parse_level;
+pub use units::{fmt_size, parse_level};
 
 use units::{toml_duration, toml_size, GIB, KIB, MIB};
 

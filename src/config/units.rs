@@ -59,8 +59,8 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size too large (got {text:?})"))
 }
 
-/// Exact human form for messages and logs: `0`, `1 byte`, `1500 bytes`, `64 MiB`.
-pub(crate) fn fmt_size(bytes: u64) -> String {
+/// Exact human form of a byte count, for messages and logs: `0`, `1 byte`, `1500 bytes`, `64 MiB`.
+pub fn fmt_size(bytes: u64) -> String {
     match exact_unit(bytes) {
         Some((n, unit)) => format!("{n} {unit}"),
         None if bytes == 1 => "1 byte".to_string(),

@@ -1,2 +1,384 @@
-//! The `leafd` binary (stub).
-fn main() {}
+//! The `leafd` binary: command line → [`Config`] → logger → bound listener → `server::run`.
+//!
+//! Owns: clap (the only place that knows it), the stderr logger, signal handling, and the
+//! one exit path: `main` → `run() -> Result<ExitCode, Box<dyn Error>>`; an error prints one
+//! line `leafd: <error>` and exits 2 (configuration or usage) or 1 (anything at run time).
+//! Must not: hold broker logic or pass clap types into the library.
+//! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run`.
+
+use std::error::Error;
+use std::fmt;
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use async_signal::{Signal, Signals};
+use clap::{ArgAction, Args, Parser, Subcommand};
+use leafd::config::{self, fmt_size, Config, ConfigError, Overrides};
+use log::{info, warn, LevelFilter};
+use smol::stream::StreamExt as _;
+
+const LONG_ABOUT: &str = "\
+leafd serves stock NATS clients (nats.go, nats-py, async-nats, ...) on one port: pub/sub with
+wildcards, request/reply, queue groups and headers. It is built for Raspberry-Pi-class gateways:
+every buffer and table has a bound, and board profiles size those bounds for the device.
+
+With no arguments leafd listens on 0.0.0.0:4222 and keeps its data in ./leafd-data.
+
+Settings come in layers, each overriding the one before:
+  1. built-in defaults
+  2. a board profile: --board NAME, or board = \"NAME\" in the config file
+  3. the config file: --config FILE (TOML)
+  4. the flags below (--listen, --store, -v, -q)
+`leafd check-config` shows the result; `leafd boards` lists the profiles.";
+
+const AFTER_LONG_HELP: &str = "\
+Config file keys (TOML; an unknown key is an error):
+  server_name, listen, board, log_level
+  [store]   dir, max_bytes
+  [limits]  max_connections, max_payload, max_control_line, max_pending, max_subs,
+            max_subscriptions_total, read_buffer, sublist_cache, ping_interval, ping_max,
+            write_deadline
+  Sizes are bytes or strings: \"512KiB\", \"8MiB\", \"1GiB\" (powers of 1024) or \"64MB\" (powers
+  of 1000; nats-server reads MB as MiB, leafd does not). Durations: \"500ms\", \"10s\", \"2m\".
+
+Logging: one line per event on stderr. The level is -q/-v/-vv if given, else RUST_LOG if it
+holds a bare level (error, warn, info, debug, trace), else log_level from the config (info).
+Libraries that leafd uses log at info and above only.
+
+Signals: SIGINT or SIGTERM starts a graceful shutdown (exit status 0); a second one stops
+leafd at once (exit status 1).
+
+Exit status: 0 success, 1 run-time error (e.g. the port is taken), 2 bad configuration or usage.
+
+Examples:
+  leafd                                         run on the built-in defaults
+  leafd --board rpi-zero-2w --store /var/lib/leafd
+  leafd -c /etc/leafd/leafd.toml -v
+  leafd check-config -c /etc/leafd/leafd.toml   validate and print the effective config
+  leafd --listen 127.0.0.1:0                    let the OS pick a port (logged at startup)";
+
+/// A small NATS-compatible message broker for edge and IoT gateways.
+#[derive(Debug, Parser)]
+#[command(
+    name = "leafd",
+    version,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// The flags that build a [`Config`]; shared by the broker and `check-config`.
+#[derive(Debug, Args)]
+struct Settings {
+    /// Read settings from this TOML file (keys listed below)
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Start from this board profile (see `leafd boards`)
+    ///
+    /// Sizes buffers, connection counts and the store for the device. Wins over `board` in
+    /// the config file; the file's own keys still override the profile's.
+    #[arg(long, value_name = "NAME")]
+    board: Option<String>,
+    /// Accept clients on this address [default: 0.0.0.0:4222]
+    ///
+    /// HOST:PORT, [IPv6]:PORT or hostname:PORT. Port 0 lets the OS pick a free port; the
+    /// startup line "listening for clients on IP:PORT" shows the one it picked.
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// Keep streams and state in this directory [default: ./leafd-data]
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// Log more: -v for debug, -vv for trace
+    #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Log warnings and errors only
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the configuration, print it as TOML and exit (0 if valid, 2 if not)
+    ///
+    /// Builds the configuration exactly as `leafd` would (defaults, board, file, flags) and
+    /// prints every key, so the output is itself a complete config file. Nothing is bound.
+    CheckConfig(Settings),
+    /// List the board profiles built into this binary, with their budgets
+    Boards,
+    // ── `leafd bench` goes here ──────────────────────────────────────────────────────────
+    // Reserved for the load generator (src/bench.rs, another engineer): add
+    // `Bench(BenchArgs)` here and its arm in `run()` below. Not implemented in this file.
+}
+
+/// A command-line mistake; exits with status 2 like a config error.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for UsageError {}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "leafd: {err}");
+            if err.is::<ConfigError>() || err.is::<UsageError>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn run() -> Result<ExitCode, Box<dyn Error>> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.exit_code() == 0 => {
+            // --help or --version: clap prints them to stdout.
+            e.print()?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(usage_error(&e).into()),
+    };
+    match cli.command {
+        None => serve(&cli.settings),
+        Some(Command::CheckConfig(settings)) => {
+            let (config, _) = load(&settings)?;
+            print!("{}", config.to_toml()); // command output, on stdout by design
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Boards) => {
+            print!("{}", boards_table()?); // command output, on stdout by design
+            Ok(ExitCode::SUCCESS)
+        } // `Some(Command::Bench(args)) => ...` goes here (see `Command`).
+    }
+}
+
+/// clap's first error line, without its `error: ` prefix, plus where to look.
+fn usage_error(e: &clap::Error) -> UsageError {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("invalid usage");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    UsageError(format!("{first} (see 'leafd --help')"))
+}
+
+/// Flags → [`Overrides`] → [`Config`]. Also returns a note about an unusable `RUST_LOG`,
+/// to be logged once the logger is up.
+fn load(settings: &Settings) -> Result<(Config, Option<String>), ConfigError> {
+    let flag_level = match (settings.quiet, settings.verbose) {
+        (true, _) => Some(LevelFilter::Warn),
+        (false, 0) => None,
+        (false, 1) => Some(LevelFilter::Debug),
+        (false, _) => Some(LevelFilter::Trace),
+    };
+    let mut note = None;
+    let env_level = match std::env::var("RUST_LOG") {
+        _ if flag_level.is_some() => None,
+        Ok(text) if !text.trim().is_empty() => match config::parse_level(&text) {
+            Ok(level) => Some(level),
+            Err(why) => {
+                note = Some(format!("RUST_LOG ignored: {why}"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let overrides = Overrides {
+        config_file: settings.config.clone(),
+        board: settings.board.clone(),
+        listen: settings.listen.clone(),
+        store_dir: settings.store.clone(),
+        log_level: flag_level.or(env_level),
+    };
+    Ok((Config::load(&overrides)?, note))
+}
+
+/// Runs the broker until SIGINT/SIGTERM.
+fn serve(settings: &Settings) -> Result<ExitCode, Box<dyn Error>> {
+    let (config, note) = load(settings)?;
+    init_logger(config.log_level);
+    if let Some(note) = note {
+        warn!("{note}");
+    }
+    // Signals first: a test that sends SIGTERM as soon as it sees the "listening" line must
+    // reach our handler, not the default one.
+    let signals = Signals::new([Signal::Int, Signal::Term])
+        .map_err(|e| format!("cannot watch for SIGINT/SIGTERM: {}", io_reason(&e)))?;
+    let listener = TcpListener::bind(&config.listen)
+        .map_err(|e| format!("cannot listen on {}: {}", config.listen, io_reason(&e)))?;
+    let addr = listener.local_addr()?;
+    // Tests parse this line: keep "listening for clients on IP:PORT" exactly.
+    info!(
+        "leafd {} listening for clients on {addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    log_settings(&config);
+    leafd::server::run(listener, config, shutdown(signals))?;
+    info!("leafd stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on the first SIGINT/SIGTERM. The `Signals` then move to a thread that exits
+/// the process on a second one: once registered, a signal no longer has its default effect,
+/// so without this a second Ctrl-C during a slow shutdown would be swallowed.
+async fn shutdown(mut signals: Signals) {
+    match signals.next().await {
+        Some(Ok(signal)) => info!("{}: shutting down gracefully", signal_name(signal)),
+        Some(Err(e)) => warn!("cannot read signals ({}): shutting down", io_reason(&e)),
+        None => warn!("signal stream ended: shutting down"),
+    }
+    std::thread::spawn(move || {
+        if let Some(Ok(signal)) = smol::block_on(signals.next()) {
+            warn!(
+                "{} again: stopping without a graceful shutdown",
+                signal_name(signal)
+            );
+            std::process::exit(1);
+        }
+    });
+}
+
+fn signal_name(signal: Signal) -> String {
+    match signal {
+        Signal::Int => "SIGINT".to_string(),
+        Signal::Term => "SIGTERM".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Startup lines after the "listening" one: board, store, key limits, memory estimate.
+fn log_settings(config: &Config) {
+    match (&config.board, config.board_budget) {
+        (Some(board), Some(budget)) => {
+            info!("board {board}: memory budget {}", fmt_size(budget.memory))
+        }
+        _ => info!("no board profile: built-in defaults (see `leafd boards`)"),
+    }
+    info!(
+        "store {} (up to {})",
+        config.store.dir.display(),
+        fmt_size(config.store.max_bytes)
+    );
+    let l = &config.limits;
+    info!(
+        "limits: max_connections={} max_payload={} max_pending={} read_buffer={} \
+         max_subscriptions_total={} ping_interval={}",
+        l.max_connections,
+        fmt_size(l.max_payload as u64),
+        fmt_size(l.max_pending as u64),
+        fmt_size(l.read_buffer as u64),
+        l.max_subscriptions_total,
+        humantime::format_duration(l.ping_interval)
+    );
+    let estimate = config.memory_estimate();
+    match estimate.budget {
+        Some(budget) if estimate.idle_total() > budget => {
+            warn!(
+                "memory: {} (over budget: lower the limits)",
+                estimate.summary()
+            );
+        }
+        _ => info!("memory: {}", estimate.summary()),
+    }
+}
+
+/// `leafd boards`: one row per embedded profile.
+fn boards_table() -> Result<String, ConfigError> {
+    let mut out = format!(
+        "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
+        "NAME", "RAM", "BUDGET", "STORE", "CONNS", "PENDING", "PAYLOAD", "ROOM", "DESCRIPTION"
+    );
+    for profile in config::boards()? {
+        let overrides = Overrides {
+            board: Some(profile.name.to_string()),
+            ..Overrides::default()
+        };
+        let c = Config::from_sources(None, &overrides)?;
+        let room = c.memory_estimate().slow_consumers_within_budget();
+        out += &format!(
+            "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
+            profile.name,
+            profile.budget.ram.map_or("-".to_string(), fmt_size),
+            fmt_size(profile.budget.memory),
+            fmt_size(c.store.max_bytes),
+            c.limits.max_connections,
+            fmt_size(c.limits.max_pending as u64),
+            fmt_size(c.limits.max_payload as u64),
+            room.map_or("-".to_string(), |n| n.to_string()),
+            profile.description
+        );
+    }
+    out += "\nROOM: connections that can be fully backed up (max_pending + max_payload) at once\n\
+            within BUDGET with every other limit reached; see boards/README.md.\n";
+    Ok(out)
+}
+
+/// An I/O error's text without the trailing ` (os error N)`.
+fn io_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+/// Logs to stderr: `2026-11-23T20:31:02.123Z INFO  leafd::link: message`.
+/// leafd's own targets log at the configured level; dependencies at info at most, so
+/// `-vv` shows leafd's trace without the reactor's.
+struct StderrLogger;
+
+static LOGGER: StderrLogger = StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        let target = metadata.target();
+        let ours = target == "leafd" || target.starts_with("leafd::");
+        let max = if ours {
+            log::max_level()
+        } else {
+            log::max_level().min(LevelFilter::Info)
+        };
+        metadata.level() <= max
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        // One write per line, so lines from different threads never interleave.
+        let line = format!(
+            "{} {:<5} {}: {}\n",
+            humantime::format_rfc3339_millis(SystemTime::now()),
+            record.level(),
+            record.target(),
+            record.args()
+        );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    fn flush(&self) {
+        let _ = std::io::stderr().flush();
+    }
+}
+
+fn init_logger(level: LevelFilter) {
+    // set_logger fails only if a logger is already set; main calls this once.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(level);
+}

@@ -1,0 +1,280 @@
+//! Configuration: embedded defaults, then a board profile, then a TOML file, then CLI flags,
+//! turned once into validated plain data ([`Config`]) with every limit in [`Limits`].
+//!
+//! ```text
+//! Config::default() ─► boards/NAME.toml ─► --config FILE ─► Overrides (flags) ─► validate
+//! ```
+//!
+//! Owns: the config types, their defaults, the layering, validation, `to_toml`, the embedded
+//! board profiles. Must not: open sockets, read files other than the config file itself, or
+//! know clap (`main` turns flags into [`Overrides`]).
+//! Hands off to: `main` (which builds it) and everyone else (who reads it).
+//!
+//! Submodules: `units` (sizes, durations), `file` (the TOML key layout), `boards` (embedded
+//! profiles), `validate` (ranges), `budget` (memory model), `error` ([`ConfigError`]).
+
+mod boards;
+mod budget;
+mod error;
+mod file;
+#[cfg(test)]
+mod tests;
+mod units;
+mod validate;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use boards::{board_names, boards, BoardProfile};
+pub use budget::MemoryEstimate;
+pub use error::ConfigError;
+pub use units::{fmt_size, parse_level};
+
+use units::{toml_duration, toml_size, GIB, KIB, MIB};
+
+/// The whole effective configuration of one leafd process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Name shown in INFO `server_name` and logs.
+    pub server_name: String,
+    /// Client listener address, `HOST:PORT`.
+    pub listen: String,
+    /// Board profile that was applied, if any.
+    pub board: Option<String>,
+    /// Store settings.
+    pub store: StoreConfig,
+    /// Every bound on memory and connections.
+    pub limits: Limits,
+    /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
+    pub log_level: log::LevelFilter,
+    /// Memory budget of the applied board profile (`None` without a board); the RSS
+    /// tests check leafd against it.
+    pub board_budget: Option<BoardBudget>,
+}
+
+/// What a board profile's `[board]` table says about memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardBudget {
+    /// RSS leafd should stay within on this device, in bytes (`[board] memory_budget`).
+    pub memory: u64,
+    /// The device's RAM in bytes, for the record (`[board] ram`; `None` for `generic`).
+    pub ram: Option<u64>,
+}
+
+/// Where and how much leafd may store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// Store directory.
+    pub dir: PathBuf,
+    /// Hard cap on what the store directory occupies on disk, in bytes.
+    pub max_bytes: u64,
+}
+
+/// Every bound on buffers, queues and tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Maximum number of client connections at once.
+    pub max_connections: usize,
+    /// Largest message (headers + payload) a client may publish, in bytes.
+    pub max_payload: usize,
+    /// Longest protocol control line, in bytes.
+    pub max_control_line: usize,
+    /// Per-connection cap on bytes queued for writing; past it the connection is closed as
+    /// a slow consumer.
+    pub max_pending: usize,
+    /// Maximum subscriptions per connection (0 = only the server-wide bound applies).
+    pub max_subs: usize,
+    /// Maximum subscriptions across the whole server.
+    pub max_subscriptions_total: usize,
+    /// Size of each connection's read buffer (it grows only to hold one large message).
+    pub read_buffer: usize,
+    /// Entries in the subject-match result cache.
+    pub sublist_cache: usize,
+    /// Interval between server PINGs on an idle connection.
+    pub ping_interval: Duration,
+    /// Unanswered PINGs tolerated before `Stale Connection`.
+    pub ping_max: u32,
+    /// A write that makes no progress for this long closes the connection (slow consumer).
+    pub write_deadline: Duration,
+}
+
+/// Where the defaults come from: nats-server's, scaled down for a gateway.
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            server_name: "leafd".to_string(),
+            listen: "0.0.0.0:4222".to_string(),
+            board: None,
+            store: StoreConfig::default(),
+            limits: Limits::default(),
+            log_level: log::LevelFilter::Info,
+            board_budget: None,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig {
+            dir: PathBuf::from("./leafd-data"),
+            max_bytes: GIB,
+        }
+    }
+}
+
+impl Default for Limits {
+    /// nats-server's defaults, except `max_pending` (16 MiB, not 64 MiB) and finite
+    /// connection and subscription counts, so an unconfigured gateway stays bounded.
+    fn default() -> Limits {
+        Limits {
+            max_connections: 1024,
+            max_payload: MIB as usize,
+            max_control_line: 4 * KIB as usize,
+            max_pending: 16 * MIB as usize,
+            max_subs: 0,
+            max_subscriptions_total: 100_000,
+            read_buffer: 32 * KIB as usize,
+            sublist_cache: 1024,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            write_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The command line's part, as plain data: the last layer. `main` fills it from clap, so
+/// the library never sees clap.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--config FILE`: the TOML file to read.
+    pub config_file: Option<PathBuf>,
+    /// `--board NAME`: wins over `board = "..."` in the file.
+    pub board: Option<String>,
+    /// `--listen HOST:PORT`.
+    pub listen: Option<String>,
+    /// `--store DIR`.
+    pub store_dir: Option<PathBuf>,
+    /// `-v`/`-vv`/`-q` (or `RUST_LOG`, as `main` decides).
+    pub log_level: Option<log::LevelFilter>,
+}
+
+impl Config {
+    /// Builds the effective config: defaults, the board, the file named in `overrides`
+    /// (if any), then the flags; validated.
+    ///
+    /// # Errors
+    /// The file cannot be read, or see [`Config::from_sources`].
+    pub fn load(overrides: &Overrides) -> Result<Config, ConfigError> {
+        match &overrides.config_file {
+            None => Config::from_sources(None, overrides),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::read(path.clone(), &e))?;
+                let name = path.display().to_string();
+                Config::from_sources(Some((&name, &text)), overrides)
+            }
+        }
+    }
+
+    /// Like [`Config::load`] with the file's text given as `(name, text)`; `name` is only
+    /// used in errors and `overrides.config_file` is ignored. For tests and embedders.
+    ///
+    /// # Errors
+    /// TOML syntax, unknown keys, wrong types ([`ConfigError::Parse`]), an unknown board,
+    /// or a value out of range ([`ConfigError::Invalid`]).
+    pub fn from_sources(
+        file: Option<(&str, &str)>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let layer: file::FileLayer = match file {
+            Some((name, text)) => file::parse(name, text)?,
+            None => file::FileLayer::default(),
+        };
+        let mut config = Config::default();
+        if let Some(name) = overrides.board.as_deref().or(layer.board.as_deref()) {
+            BoardProfile::find(name)?.apply(&mut config)?;
+        }
+        layer.apply(&mut config)?;
+        overrides.apply(&mut config);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every range and relation between keys.
+    ///
+    /// # Errors
+    /// The first problem, naming its key: `limits.max_payload: must be between 1 byte and
+    /// 64 MiB (got 0)`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate::check(self)
+    }
+
+    /// The effective config in the file's own key layout, with every key written out, so
+    /// that parsing it back (with no flags) gives this same `Config`. Board budget and the
+    /// memory estimate are added as comments.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail; the `let _` below are for fmt::Write's Result.
+        let _ = writeln!(
+            out,
+            "# leafd {} effective configuration",
+            env!("CARGO_PKG_VERSION")
+        );
+        if let (Some(name), Some(budget)) = (&self.board, self.board_budget) {
+            let ram = budget.ram.map_or("unknown".to_string(), units::fmt_size);
+            let mem = units::fmt_size(budget.memory);
+            let _ = writeln!(out, "# board {name}: ram {ram}, memory_budget {mem}");
+        }
+        let _ = writeln!(out, "# memory: {}", self.memory_estimate().summary());
+        let _ = writeln!(out);
+        let _ = writeln!(out, "server_name = {}", toml_str(&self.server_name));
+        let _ = writeln!(out, "listen = {}", toml_str(&self.listen));
+        if let Some(board) = &self.board {
+            let _ = writeln!(out, "board = {}", toml_str(board));
+        }
+        let level = self.log_level.as_str().to_ascii_lowercase();
+        let _ = writeln!(out, "log_level = {}", toml_str(&level));
+        let _ = writeln!(out, "\n[store]");
+        let _ = writeln!(out, "dir = {}", toml_str(&self.store.dir.to_string_lossy()));
+        let _ = writeln!(out, "max_bytes = {}", toml_size(self.store.max_bytes));
+        let l = &self.limits;
+        let size = |n: usize| toml_size(n as u64);
+        let _ = writeln!(out, "\n[limits]");
+        let _ = writeln!(out, "max_connections = {}", l.max_connections);
+        let _ = writeln!(out, "max_payload = {}", size(l.max_payload));
+        let _ = writeln!(out, "max_control_line = {}", size(l.max_control_line));
+        let _ = writeln!(out, "max_pending = {}", size(l.max_pending));
+        let _ = writeln!(out, "max_subs = {}", l.max_subs);
+        let _ = writeln!(
+            out,
+            "max_subscriptions_total = {}",
+            l.max_subscriptions_total
+        );
+        let _ = writeln!(out, "read_buffer = {}", size(l.read_buffer));
+        let _ = writeln!(out, "sublist_cache = {}", l.sublist_cache);
+        let _ = writeln!(out, "ping_interval = {}", toml_duration(l.ping_interval));
+        let _ = writeln!(out, "ping_max = {}", l.ping_max);
+        let _ = writeln!(out, "write_deadline = {}", toml_duration(l.write_deadline));
+        out
+    }
+}
+
+impl Overrides {
+    fn apply(&self, config: &mut Config) {
+        if let Some(listen) = &self.listen {
+            config.listen = listen.clone();
+        }
+        if let Some(dir) = &self.store_dir {
+            config.store.dir = dir.clone();
+        }
+        if let Some(level) = self.log_level {
+            config.log_level = level;
+        }
+    }
+}
+
+/// A TOML basic string with the escapes TOML needs (toml's own serializer does it).
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}

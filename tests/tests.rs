@@ -1,0 +1,11 @@
+//! leafd's integration tests: one binary, one module per area. Each test starts its own broker
+//! from `LEAFD_CMD` (see `util/broker.rs`; default: the leafd cargo built) on its own port, so
+//! the same suite runs against leafd natively, leafd under qemu-user, and the real
+//! nats-server 2.15.1, which is how every expectation here was validated.
+//!
+//! Run everything: `tests/run.sh` (`--quick` for native only). One area:
+//! `cargo test --test tests wire_errors::`. Regression tests are named after their issue
+//! (`issue_<n>_<what>`) and live in the module of their area.
+
+/// Broker process, raw wire connection and async-nats helpers shared by every module.
+mod util;

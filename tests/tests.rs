@@ -9,3 +9,10 @@
 
 /// Broker process, raw wire connection and async-nats helpers shared by every module.
 mod util;
+
+/// The -ERR catalogue (PROTOCOL.md §1.7) on the raw wire: exact bytes, open or closed after.
+mod wire_errors;
+/// INFO fields and the connection handshake (nats-py reads exactly one line after PING).
+mod wire_handshake;
+/// Delivery semantics on the raw wire: literal wildcard publishes, UNSUB max, HMSG, 503, echo.
+mod wire_delivery;

@@ -16,3 +16,13 @@ mod wire_errors;
 mod wire_handshake;
 /// Delivery semantics on the raw wire: literal wildcard publishes, UNSUB max, HMSG, 503, echo.
 mod wire_delivery;
+/// Server PINGs and the stale-connection cut-off.
+mod keepalive;
+/// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.
+mod pubsub;
+/// async-nats request/reply and no-responders.
+mod requests;
+/// max_payload (client and wire), 1 MiB messages, slow consumers.
+mod limits;
+/// async-nats reconnecting after a broker restart.
+mod reconnect;

@@ -20,7 +20,10 @@ fn unanswered_pings_end_in_stale_connection() {
     c.expect_closed();
     let took = started.elapsed();
     // Two intervals of 1 s (plus jitter) then the third timer fires: about 3 s.
-    assert!(took >= Duration::from_millis(1800), "stale after only {took:?}");
+    assert!(
+        took >= Duration::from_millis(1800),
+        "stale after only {took:?}"
+    );
 }
 
 #[test]

@@ -10,12 +10,17 @@ use crate::util::{
 };
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 #[tokio::test]
 async fn client_refuses_a_publish_over_the_advertised_max_payload() {
-    let b = Broker::start_with(Limits { max_payload: Some(KIB), ..Limits::default() });
+    let b = Broker::start_with(Limits {
+        max_payload: Some(KIB),
+        ..Limits::default()
+    });
     let c = client(&b).await;
     assert_eq!(c.server_info().max_payload, 1024);
     let subject = unique("mp");
@@ -35,7 +40,10 @@ async fn client_refuses_a_publish_over_the_advertised_max_payload() {
 
 #[test]
 fn raw_publish_over_a_configured_max_payload_closes() {
-    let b = Broker::start_with(Limits { max_payload: Some(KIB), ..Limits::default() });
+    let b = Broker::start_with(Limits {
+        max_payload: Some(KIB),
+        ..Limits::default()
+    });
     let mut ok = RawConn::client(&b);
     let mut body = b"SUB big 1\r\nPUB big 1024\r\n".to_vec();
     body.extend(vec![b'z'; 1024]);
@@ -67,7 +75,9 @@ async fn one_mib_payloads_travel_both_ways() {
         async move {
             let m = sub.next().await.expect("the request");
             assert!(m.payload == request, "request payload corrupted");
-            svc.publish(m.reply.unwrap(), response.into()).await.unwrap();
+            svc.publish(m.reply.unwrap(), response.into())
+                .await
+                .unwrap();
         }
     });
     let m = within("1 MiB request", req.request(subject, request.into()))
@@ -102,7 +112,9 @@ async fn slow_consumer_is_cut_off_while_a_fast_one_gets_everything() {
     let payload = vec![b'x'; MSG];
     for batch in 0..BATCHES {
         for _ in 0..BATCH {
-            pubc.publish(subject.clone(), payload.clone().into()).await.unwrap();
+            pubc.publish(subject.clone(), payload.clone().into())
+                .await
+                .unwrap();
         }
         // Paced by the fast consumer, so only the slow one can fall behind.
         for i in 0..BATCH {

@@ -16,11 +16,16 @@ async fn publish_reaches_a_subscriber_on_another_connection() {
     let mut sub = subc.subscribe(subject.clone()).await.unwrap();
     sync(&subc).await;
     for i in 0..10 {
-        pubc.publish(subject.clone(), format!("m{i}").into()).await.unwrap();
+        pubc.publish(subject.clone(), format!("m{i}").into())
+            .await
+            .unwrap();
     }
     for i in 0..10 {
         let m = next_msg(&mut sub).await;
-        assert_eq!((m.subject.as_str(), text(&m)), (subject.as_str(), format!("m{i}")));
+        assert_eq!(
+            (m.subject.as_str(), text(&m)),
+            (subject.as_str(), format!("m{i}"))
+        );
     }
 }
 
@@ -35,7 +40,9 @@ async fn star_and_full_wildcards_match_by_token() {
     let mut mid = c.subscribe(format!("{root}.*.c")).await.unwrap();
     sync(&c).await;
     for s in ["", ".a", ".a.b", ".a.c", ".b"] {
-        c.publish(format!("{root}{s}"), s.to_owned().into()).await.unwrap();
+        c.publish(format!("{root}{s}"), s.to_owned().into())
+            .await
+            .unwrap();
     }
     sync(&c).await;
     let got = |sub: &mut async_nats::Subscriber| -> Vec<String> {
@@ -56,8 +63,14 @@ async fn queue_groups_deliver_once_per_group_and_to_every_plain_sub() {
     let mut members = Vec::new();
     for _ in 0..3 {
         let c = client(&b).await;
-        let ga = c.queue_subscribe(subject.clone(), "ga".into()).await.unwrap();
-        let gb = c.queue_subscribe(subject.clone(), "gb".into()).await.unwrap();
+        let ga = c
+            .queue_subscribe(subject.clone(), "ga".into())
+            .await
+            .unwrap();
+        let gb = c
+            .queue_subscribe(subject.clone(), "gb".into())
+            .await
+            .unwrap();
         sync(&c).await;
         members.push((c, ga, gb));
     }
@@ -67,7 +80,9 @@ async fn queue_groups_deliver_once_per_group_and_to_every_plain_sub() {
 
     let pubc = client(&b).await;
     for i in 0..N {
-        pubc.publish(subject.clone(), i.to_string().into()).await.unwrap();
+        pubc.publish(subject.clone(), i.to_string().into())
+            .await
+            .unwrap();
     }
     for i in 0..N {
         assert_eq!(text(&next_msg(&mut plain).await), i.to_string());
@@ -77,7 +92,10 @@ async fn queue_groups_deliver_once_per_group_and_to_every_plain_sub() {
     for (idx, (c, ga, gb)) in members.iter_mut().enumerate() {
         sync(c).await;
         let (a, bb) = (ready_msgs(ga), ready_msgs(gb));
-        assert!(!a.is_empty() && !bb.is_empty(), "member {idx} got nothing in a group");
+        assert!(
+            !a.is_empty() && !bb.is_empty(),
+            "member {idx} got nothing in a group"
+        );
         for m in a {
             *seen_a.entry(text(&m)).or_insert(0) += 1;
         }
@@ -87,10 +105,16 @@ async fn queue_groups_deliver_once_per_group_and_to_every_plain_sub() {
     }
     for (name, seen) in [("ga", seen_a), ("gb", seen_b)] {
         assert_eq!(seen.len(), N, "group {name} missed messages");
-        assert!(seen.values().all(|&n| n == 1), "group {name} got duplicates: {seen:?}");
+        assert!(
+            seen.values().all(|&n| n == 1),
+            "group {name} got duplicates: {seen:?}"
+        );
     }
     sync(&plainc).await;
-    assert!(ready_msgs(&mut plain).is_empty(), "plain subscriber got extra messages");
+    assert!(
+        ready_msgs(&mut plain).is_empty(),
+        "plain subscriber got extra messages"
+    );
 }
 
 #[tokio::test]
@@ -117,10 +141,15 @@ async fn headers_round_trip_with_repeated_keys() {
     // Headers with an empty payload.
     let mut headers = HeaderMap::new();
     headers.insert("Only", "headers");
-    pubc.publish_with_headers(subject, headers, "".into()).await.unwrap();
+    pubc.publish_with_headers(subject, headers, "".into())
+        .await
+        .unwrap();
     let m = next_msg(&mut sub).await;
     assert!(m.payload.is_empty());
-    assert_eq!(m.headers.unwrap().get("Only").map(|v| v.as_str()), Some("headers"));
+    assert_eq!(
+        m.headers.unwrap().get("Only").map(|v| v.as_str()),
+        Some("headers")
+    );
 }
 
 #[tokio::test]
@@ -132,13 +161,17 @@ async fn unsubscribe_after_stops_at_the_limit() {
     sub.unsubscribe_after(3).await.unwrap();
     sync(&subc).await;
     for i in 0..6 {
-        pubc.publish(subject.clone(), i.to_string().into()).await.unwrap();
+        pubc.publish(subject.clone(), i.to_string().into())
+            .await
+            .unwrap();
     }
     for i in 0..3 {
         assert_eq!(text(&next_msg(&mut sub).await), i.to_string());
     }
     assert!(
-        within("subscription end after max", sub.next()).await.is_none(),
+        within("subscription end after max", sub.next())
+            .await
+            .is_none(),
         "subscription delivered past unsubscribe_after(3)"
     );
     // The subject itself is unaffected: a fresh subscription on the same client works
@@ -165,19 +198,33 @@ async fn no_echo_hides_own_messages_only() {
         let other = other.clone();
         async move {
             let m = service.next().await.expect("the request");
-            other.publish(m.reply.expect("reply subject"), "pong".into()).await.unwrap();
+            other
+                .publish(m.reply.expect("reply subject"), "pong".into())
+                .await
+                .unwrap();
         }
     });
 
-    quiet.publish(subject.clone(), "from quiet".into()).await.unwrap();
-    let reply = within("request", quiet.request(svc, "ping".into())).await.unwrap();
+    quiet
+        .publish(subject.clone(), "from quiet".into())
+        .await
+        .unwrap();
+    let reply = within("request", quiet.request(svc, "ping".into()))
+        .await
+        .unwrap();
     assert_eq!(text(&reply), "pong");
     answer.await.unwrap();
     assert_eq!(text(&next_msg(&mut theirs).await), "from quiet");
     // An echo would have been queued to `quiet` before the reply.
-    assert!(ready_msgs(&mut mine).is_empty(), "no_echo client received its own message");
+    assert!(
+        ready_msgs(&mut mine).is_empty(),
+        "no_echo client received its own message"
+    );
 
-    other.publish(subject.clone(), "from other".into()).await.unwrap();
+    other
+        .publish(subject.clone(), "from other".into())
+        .await
+        .unwrap();
     assert_eq!(text(&next_msg(&mut mine).await), "from other");
 }
 
@@ -195,12 +242,17 @@ async fn ten_thousand_subscriptions_on_one_connection() {
     let pubc = client(&b).await;
     let targets = [0, 1, 4_999, 9_998, 9_999];
     for &i in &targets {
-        pubc.publish(format!("{root}.{i}"), i.to_string().into()).await.unwrap();
+        pubc.publish(format!("{root}.{i}"), i.to_string().into())
+            .await
+            .unwrap();
     }
     for &i in &targets {
         assert_eq!(text(&next_msg(&mut subs[i]).await), i.to_string());
     }
     sync(&c).await;
     let extra: usize = subs.iter_mut().map(|s| ready_msgs(s).len()).sum();
-    assert_eq!(extra, 0, "messages reached subscriptions that were not published to");
+    assert_eq!(
+        extra, 0,
+        "messages reached subscriptions that were not published to"
+    );
 }

@@ -50,7 +50,10 @@ async fn client_resubscribes_after_a_broker_restart() {
     sync(&c).await;
 
     let other = client(&b).await;
-    other.publish(subject.clone(), "after".into()).await.unwrap();
+    other
+        .publish(subject.clone(), "after".into())
+        .await
+        .unwrap();
     assert_eq!(text(&next_msg(&mut sub).await), "after");
     c.publish(subject, "own".into()).await.unwrap();
     assert_eq!(text(&next_msg(&mut sub).await), "own");

@@ -12,7 +12,9 @@ fn serve(c: Client, mut sub: Subscriber, prefix: &'static str) -> JoinHandle<usi
     tokio::spawn(async move {
         let mut served = 0;
         while let Some(m) = sub.next().await {
-            let Some(reply) = m.reply.clone() else { continue };
+            let Some(reply) = m.reply.clone() else {
+                continue;
+            };
             let body = format!("{prefix}:{}", text(&m));
             match m.headers.clone() {
                 Some(h) => c.publish_with_headers(reply, h, body.into()).await.unwrap(),
@@ -33,9 +35,12 @@ async fn request_gets_the_reply() {
     sync(&svc).await;
     let _server = serve(svc.clone(), sub, "r");
     for i in 0..20 {
-        let m = within("request", req.request(subject.clone(), i.to_string().into()))
-            .await
-            .unwrap();
+        let m = within(
+            "request",
+            req.request(subject.clone(), i.to_string().into()),
+        )
+        .await
+        .unwrap();
         assert_eq!(text(&m), format!("r:{i}"));
     }
 }
@@ -88,15 +93,21 @@ async fn a_queue_group_service_answers_each_request_once() {
     let mut members = Vec::new();
     for _ in 0..2 {
         let c = client(&b).await;
-        let sub = c.queue_subscribe(subject.clone(), "workers".into()).await.unwrap();
+        let sub = c
+            .queue_subscribe(subject.clone(), "workers".into())
+            .await
+            .unwrap();
         sync(&c).await;
         members.push(c.clone());
         servers.push(serve(c, sub, "q"));
     }
     for i in 0..20 {
-        let m = within("queue request", req.request(subject.clone(), i.to_string().into()))
-            .await
-            .unwrap();
+        let m = within(
+            "queue request",
+            req.request(subject.clone(), i.to_string().into()),
+        )
+        .await
+        .unwrap();
         assert_eq!(text(&m), format!("q:{i}"));
     }
     // Each request was handled by exactly one member: draining the members ends their
@@ -115,8 +126,11 @@ async fn a_queue_group_service_answers_each_request_once() {
 async fn request_without_responders_fails_fast_with_no_responders() {
     let b = Broker::start();
     let req = client(&b).await;
-    let err = within("request to nobody", req.request(unique("nobody"), "hi".into()))
-        .await
-        .expect_err("a request nobody listens to must fail");
+    let err = within(
+        "request to nobody",
+        req.request(unique("nobody"), "hi".into()),
+    )
+    .await
+    .expect_err("a request nobody listens to must fail");
     assert_eq!(err.kind(), RequestErrorKind::NoResponders, "{err}");
 }

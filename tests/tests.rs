@@ -10,19 +10,19 @@
 /// Broker process, raw wire connection and async-nats helpers shared by every module.
 mod util;
 
+/// Server PINGs and the stale-connection cut-off.
+mod keepalive;
+/// max_payload (client and wire), 1 MiB messages, slow consumers.
+mod limits;
+/// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.
+mod pubsub;
+/// async-nats reconnecting after a broker restart.
+mod reconnect;
+/// async-nats request/reply and no-responders.
+mod requests;
+/// Delivery semantics on the raw wire: literal wildcard publishes, UNSUB max, HMSG, 503, echo.
+mod wire_delivery;
 /// The -ERR catalogue (PROTOCOL.md §1.7) on the raw wire: exact bytes, open or closed after.
 mod wire_errors;
 /// INFO fields and the connection handshake (nats-py reads exactly one line after PING).
 mod wire_handshake;
-/// Delivery semantics on the raw wire: literal wildcard publishes, UNSUB max, HMSG, 503, echo.
-mod wire_delivery;
-/// Server PINGs and the stale-connection cut-off.
-mod keepalive;
-/// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.
-mod pubsub;
-/// async-nats request/reply and no-responders.
-mod requests;
-/// max_payload (client and wire), 1 MiB messages, slow consumers.
-mod limits;
-/// async-nats reconnecting after a broker restart.
-mod reconnect;

@@ -5,8 +5,6 @@
 //! Waits are bounded by [`timeout`] and are always for an event (a line, a message, a close),
 //! never a fixed sleep.
 
-#![allow(dead_code)] // each test module uses a different subset
-
 mod broker;
 mod client;
 mod raw;

@@ -58,11 +58,17 @@ fn wildcard_publish_is_matched_literally() {
     c.expect(b"PONG\r\n");
 
     c.send(b"PUB foo.* 1\r\nW\r\n");
-    assert_eq!(read_msgs(&mut c, 2), ["MSG foo.* 102 1\r\nW\r\n", "MSG foo.* 103 1\r\nW\r\n"]);
+    assert_eq!(
+        read_msgs(&mut c, 2),
+        ["MSG foo.* 102 1\r\nW\r\n", "MSG foo.* 103 1\r\nW\r\n"]
+    );
     c.ping_pong(); // and foo.bar (101) got nothing
 
     c.send(b"PUB foo.> 1\r\nG\r\n");
-    assert_eq!(read_msgs(&mut c, 2), ["MSG foo.> 102 1\r\nG\r\n", "MSG foo.> 103 1\r\nG\r\n"]);
+    assert_eq!(
+        read_msgs(&mut c, 2),
+        ["MSG foo.> 102 1\r\nG\r\n", "MSG foo.> 103 1\r\nG\r\n"]
+    );
     c.ping_pong();
 
     // Empty token, non-pedantic: accepted silently, matches nothing here.
@@ -89,7 +95,10 @@ fn every_matching_subscription_of_a_connection_gets_its_own_msg() {
     c.send(b"PUB foo.bar reply.1 3\r\nabc\r\n");
     assert_eq!(
         read_msgs(&mut c, 2),
-        ["MSG foo.bar 2 reply.1 3\r\nabc\r\n", "MSG foo.bar 3 reply.1 3\r\nabc\r\n"]
+        [
+            "MSG foo.bar 2 reply.1 3\r\nabc\r\n",
+            "MSG foo.bar 3 reply.1 3\r\nabc\r\n"
+        ]
     );
     c.ping_pong();
 }
@@ -150,7 +159,10 @@ fn no_503_when_someone_receives_or_the_client_did_not_ask() {
 #[test]
 fn headers_are_stripped_for_a_subscriber_without_header_support() {
     let b = Broker::start();
-    let mut sub = RawConn::connect(&b, r#"{"verbose":false,"pedantic":false,"protocol":1,"headers":false}"#);
+    let mut sub = RawConn::connect(
+        &b,
+        r#"{"verbose":false,"pedantic":false,"protocol":1,"headers":false}"#,
+    );
     sub.send(b"SUB foo 1\r\nPING\r\n");
     sub.expect(b"PONG\r\n");
     let mut publ = RawConn::client(&b);

@@ -79,7 +79,9 @@ fn pedantic_invalid_publish_subject_errs_and_stays_open() {
 fn no_responders_without_headers_errs_and_closes() {
     let b = Broker::start();
     let mut c = RawConn::open(&b);
-    c.send(b"CONNECT {\"verbose\":false,\"protocol\":1,\"headers\":false,\"no_responders\":true}\r\n");
+    c.send(
+        b"CONNECT {\"verbose\":false,\"protocol\":1,\"headers\":false,\"no_responders\":true}\r\n",
+    );
     c.expect_then_closed(b"-ERR 'no responders requires headers support'\r\n");
 }
 

@@ -77,7 +77,7 @@ impl Limits {
 
 /// Which broker the command runs; decides the config-file dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+enum Kind {
     Leafd,
     NatsServer,
 }
@@ -160,7 +160,6 @@ enum StartError {
 pub struct Broker {
     child: Option<Child>,
     port: u16,
-    kind: Kind,
     /// Template with the config flag appended, `{port}` not yet substituted.
     template: String,
     dir: tempfile::TempDir,
@@ -194,7 +193,6 @@ impl Broker {
         let mut broker = Broker {
             child: None,
             port: 0,
-            kind,
             template,
             dir,
             log_path,
@@ -238,10 +236,6 @@ impl Broker {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    pub fn kind(&self) -> Kind {
-        self.kind
-    }
-
     /// Everything the broker wrote to stdout and stderr so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -258,7 +252,11 @@ impl Broker {
     }
 
     fn note(&self, line: &str) {
-        if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&self.log_path) {
+        if let Ok(mut f) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+        {
             let _ = writeln!(f, "=== test harness: {line}");
         }
     }

@@ -15,7 +15,11 @@ use super::{timeout, Broker};
 /// A process-wide unique suffix for subjects, so tests never collide.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{prefix}.{}.{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}.{}.{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Awaits `fut`, failing the test with `what` if it takes longer than [`timeout`].
@@ -44,8 +48,14 @@ pub async fn client_with(broker: &Broker, opts: ConnectOptions) -> Client {
 /// place. Needs echo (the default).
 pub async fn sync(client: &Client) {
     let subject = unique("_SYNC");
-    let mut sub = client.subscribe(subject.clone()).await.expect("sync subscribe");
-    client.publish(subject, "".into()).await.expect("sync publish");
+    let mut sub = client
+        .subscribe(subject.clone())
+        .await
+        .expect("sync subscribe");
+    client
+        .publish(subject, "".into())
+        .await
+        .expect("sync publish");
     within("sync round trip", sub.next())
         .await
         .expect("sync subscription closed");

@@ -90,7 +90,9 @@ impl RawConn {
             "the first line from the server must be INFO, got: {}",
             show(&line)
         );
-        let json = std::str::from_utf8(&line[5..]).expect("INFO is UTF-8").trim();
+        let json = std::str::from_utf8(&line[5..])
+            .expect("INFO is UTF-8")
+            .trim();
         conn.info = serde_json::from_str(json)
             .unwrap_or_else(|e| panic!("INFO JSON does not parse ({e}): {}", show(&line)));
         conn.info_line = line;
@@ -111,7 +113,11 @@ impl RawConn {
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
-        if let Err(e) = self.stream.write_all(bytes).and_then(|()| self.stream.flush()) {
+        if let Err(e) = self
+            .stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush())
+        {
             panic!(
                 "sending {} failed: {e}\n  received so far: {}",
                 show(bytes),
@@ -125,11 +131,6 @@ impl RawConn {
     pub fn ping_pong(&mut self) {
         self.send(b"PING\r\n");
         self.expect_line(b"PONG\r\n");
-    }
-
-    /// The raw socket, for tests that need to stop reading (slow consumer).
-    pub fn stream(&self) -> &TcpStream {
-        &self.stream
     }
 
     fn fill(&mut self) -> Got {

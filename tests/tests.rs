@@ -1,0 +1,28 @@
+//! leafd's integration tests: one binary, one module per area. Each test starts its own broker
+//! from `LEAFD_CMD` (see `util/broker.rs`; default: the leafd cargo built) on its own port, so
+//! the same suite runs against leafd natively, leafd under qemu-user, and the real
+//! nats-server 2.15.1, which is how every expectation here was validated.
+//!
+//! Run everything: `tests/run.sh` (`--quick` for native only). One area:
+//! `cargo test --test tests wire_errors::`. Regression tests are named after their issue
+//! (`issue_<n>_<what>`) and live in the module of their area.
+
+/// Broker process, raw wire connection and async-nats helpers shared by every module.
+mod util;
+
+/// Server PINGs and the stale-connection cut-off.
+mod keepalive;
+/// max_payload (client and wire), 1 MiB messages, slow consumers.
+mod limits;
+/// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.
+mod pubsub;
+/// async-nats reconnecting after a broker restart.
+mod reconnect;
+/// async-nats request/reply and no-responders.
+mod requests;
+/// Delivery semantics on the raw wire: literal wildcard publishes, UNSUB max, HMSG, 503, echo.
+mod wire_delivery;
+/// The -ERR catalogue (PROTOCOL.md §1.7) on the raw wire: exact bytes, open or closed after.
+mod wire_errors;
+/// INFO fields and the connection handshake (nats-py reads exactly one line after PING).
+mod wire_handshake;

@@ -1,0 +1,374 @@
+//! The broker under test as a child process: which command, which port, which limits.
+//!
+//! The command comes from `LEAFD_CMD`, a template with `{port}` (the client port) and `{dir}`
+//! (a fresh temporary directory per broker) placeholders, split on whitespace after the
+//! substitution. Unset, it runs the leafd that cargo built for this test binary. The same suite
+//! runs against the real nats-server (that is how its expectations are validated) and against
+//! leafd under qemu-user, e.g.
+//!
+//! ```text
+//! LEAFD_CMD="target/test-venv/bin/nats-server -a 127.0.0.1 -p {port}" cargo test --test tests
+//! LEAFD_CMD="qemu-aarch64 $BIN --listen 127.0.0.1:{port} --store {dir}/store" cargo test --test tests
+//! ```
+//!
+//! The only place that knows the two brokers apart is [`Kind`]: it writes [`Limits`] as a leafd
+//! TOML file (`--config F`) or as a nats-server conf file (`-c F`).
+
+use std::fmt::Write as _;
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a broker may take to accept connections; qemu-user start-up is slow.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How many fresh ports `start` tries before giving up (a port can be lost to another process
+/// between the probe bind and the broker's bind).
+const START_ATTEMPTS: u32 = 3;
+
+/// Broker-side limits a test needs; `None` leaves the broker's default.
+///
+/// Both brokers require `max_pending >= max_payload`, so a test lowering `max_pending` below
+/// 1 MiB must lower `max_payload` too.
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    pub max_connections: Option<u32>,
+    pub max_payload: Option<u64>,
+    pub max_control_line: Option<u64>,
+    pub max_pending: Option<u64>,
+    pub ping_interval: Option<Duration>,
+    pub ping_max: Option<u32>,
+}
+
+impl Limits {
+    fn is_default(&self) -> bool {
+        self.max_connections.is_none()
+            && self.max_payload.is_none()
+            && self.max_control_line.is_none()
+            && self.max_pending.is_none()
+            && self.ping_interval.is_none()
+            && self.ping_max.is_none()
+    }
+
+    /// `(key, value)` pairs, values already in the syntax both formats accept (integers, and
+    /// durations as quoted `"<n>ms"` strings that leafd's humantime and Go both parse).
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut num = |key, v: Option<u64>| {
+            if let Some(v) = v {
+                out.push((key, v.to_string()));
+            }
+        };
+        num("max_connections", self.max_connections.map(u64::from));
+        num("max_payload", self.max_payload);
+        num("max_control_line", self.max_control_line);
+        num("max_pending", self.max_pending);
+        num("ping_max", self.ping_max.map(u64::from));
+        if let Some(d) = self.ping_interval {
+            out.push(("ping_interval", format!("\"{}ms\"", d.as_millis())));
+        }
+        out
+    }
+}
+
+/// Which broker the command runs; decides the config-file dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Leafd,
+    NatsServer,
+}
+
+impl Kind {
+    fn of(template: &str) -> Kind {
+        if template.contains("nats-server") {
+            Kind::NatsServer
+        } else {
+            Kind::Leafd
+        }
+    }
+
+    /// Writes `limits` in this broker's config format and returns the flag that loads it.
+    fn config_flag(self, dir: &std::path::Path, limits: &Limits) -> String {
+        let (file, text, flag) = match self {
+            Kind::Leafd => {
+                let mut t = String::from("[limits]\n");
+                for (k, v) in limits.pairs() {
+                    let _ = writeln!(t, "{k} = {v}");
+                }
+                ("leafd.toml", t, "--config")
+            }
+            Kind::NatsServer => {
+                let mut t = String::new();
+                for (k, v) in limits.pairs() {
+                    let _ = writeln!(t, "{k}: {v}");
+                }
+                ("nats-server.conf", t, "-c")
+            }
+        };
+        let path = dir.join(file);
+        fs::write(&path, text).expect("write broker config file");
+        format!("{flag} {}", path.display())
+    }
+}
+
+/// The broker command template (see the module docs).
+fn template() -> String {
+    match std::env::var("LEAFD_CMD") {
+        Ok(t) if !t.trim().is_empty() => t,
+        _ => format!(
+            "{} --listen 127.0.0.1:{{port}} --store {{dir}}/store",
+            env!("CARGO_BIN_EXE_leafd")
+        ),
+    }
+}
+
+/// A candidate port below Linux's ephemeral range (32768–60999). A port from `bind(:0)` lies
+/// inside that range, where any client's outgoing socket (the tests open hundreds) may take it
+/// before the broker binds; ports below it are only ever taken on purpose. Each test process
+/// walks its own slice, starting at an offset from its pid.
+fn candidate_port() -> u16 {
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7919) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = (LOW + n % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Why a start attempt failed.
+enum StartError {
+    Exited(ExitStatus),
+    Timeout,
+}
+
+/// A running broker; killed on drop. When the test is failing, drop prints the broker's log.
+#[derive(Debug)]
+pub struct Broker {
+    child: Option<Child>,
+    port: u16,
+    /// Template with the config flag appended, `{port}` not yet substituted.
+    template: String,
+    dir: tempfile::TempDir,
+    log_path: PathBuf,
+    /// Set once a panic message already carried the log, so drop does not print it again.
+    log_shown: bool,
+}
+
+impl Broker {
+    /// Starts the broker with its default limits.
+    pub fn start() -> Broker {
+        Broker::start_with(Limits::default())
+    }
+
+    /// Starts the broker with `limits` written to a config file in its own format.
+    pub fn start_with(limits: Limits) -> Broker {
+        let dir = tempfile::Builder::new()
+            .prefix("leafd-test-")
+            .tempdir()
+            .expect("create temporary directory");
+        let mut template = template();
+        assert!(
+            template.contains("{port}"),
+            "LEAFD_CMD must contain a {{port}} placeholder, got: {template}"
+        );
+        let kind = Kind::of(&template);
+        if !limits.is_default() {
+            template = format!("{template} {}", kind.config_flag(dir.path(), &limits));
+        }
+        let log_path = dir.path().join("broker.log");
+        let mut broker = Broker {
+            child: None,
+            port: 0,
+            template,
+            dir,
+            log_path,
+            log_shown: false,
+        };
+        for attempt in 1..=START_ATTEMPTS {
+            broker.port = candidate_port();
+            match broker.spawn_and_wait() {
+                Ok(()) => return broker,
+                Err(StartError::Exited(status)) if attempt < START_ATTEMPTS => {
+                    broker.note(&format!("exited with {status}; retrying on another port"));
+                }
+                Err(e) => broker.fail_start(e),
+            }
+        }
+        unreachable!("the last attempt either returns or panics")
+    }
+
+    /// Kills the broker and starts it again on the same port (same limits, same directory).
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.spawn_and_wait() {
+                Ok(()) => return,
+                // The old socket can linger for a moment; only the same port will do here.
+                Err(StartError::Exited(_)) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => self.fail_start(e),
+            }
+        }
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Everything the broker wrote to stdout and stderr so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    fn argv(&self) -> Vec<String> {
+        let dir = self.dir.path().display().to_string();
+        self.template
+            .replace("{port}", &self.port.to_string())
+            .replace("{dir}", &dir)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn note(&self, line: &str) {
+        if let Ok(mut f) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+        {
+            let _ = writeln!(f, "=== test harness: {line}");
+        }
+    }
+
+    fn spawn_and_wait(&mut self) -> Result<(), StartError> {
+        let argv = self.argv();
+        self.note(&format!("starting: {}", argv.join(" ")));
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("open broker log");
+        let child = Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone log handle"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run the broker command `{}`: {e}\n\
+                     The broker comes from LEAFD_CMD (default: the leafd binary cargo built).\n\
+                     Peers such as nats-server (target/test-venv) and qemu-user are installed by \
+                     tests/run.sh; run it once, or install the missing program.",
+                    argv.join(" ")
+                )
+            });
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    /// Polls until the port answers with an `INFO` line from *our* child.
+    fn wait_ready(&mut self) -> Result<(), StartError> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut backoff = Duration::from_millis(5);
+        loop {
+            let child = self.child.as_mut().expect("spawned above");
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Err(StartError::Exited(status));
+            }
+            if reads_info(self.addr()) {
+                // Another process answering on the port would leave our child exiting.
+                let child = self.child.as_mut().expect("spawned above");
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(StartError::Exited(status));
+                }
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(StartError::Timeout);
+            }
+            // Readiness polling, not synchronisation between test steps.
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    fn fail_start(&mut self, e: StartError) -> ! {
+        let why = match e {
+            StartError::Exited(s) => format!("exited with {s}"),
+            StartError::Timeout => format!("did not accept connections within {START_TIMEOUT:?}"),
+        };
+        self.kill();
+        self.log_shown = true;
+        panic!(
+            "broker `{}` {why}\n--- broker log ---\n{}\n--- end of broker log ---",
+            self.argv().join(" "),
+            self.log()
+        );
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// True when a connection to `addr` succeeds and its first line starts with `INFO `.
+fn reads_info(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while got.len() < 5 {
+        match s.read(&mut byte) {
+            Ok(1) => got.push(byte[0]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            _ => return false,
+        }
+    }
+    got == b"INFO "
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() && !self.log_shown {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!(
+                "--- broker log ({}, last {} lines) ---\n{}\n--- end of broker log ---",
+                self.log_path.display(),
+                tail.len(),
+                tail.join("\n")
+            );
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! Owns: clap (the only place that knows it), the stderr logger, signal handling, and the
 //! one exit path: `main` → `run() -> Result<ExitCode, Box<dyn Error>>`; an error prints one
 //! line `leafd: <error>` and exits 2 (configuration or usage) or 1 (anything at run time).
+//! The one deliberate exception: a second SIGINT/SIGTERM exits at once (see [`shutdown`]).
 //! Must not: hold broker logic or pass clap types into the library.
 //! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run`.
 

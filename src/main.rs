@@ -92,8 +92,8 @@ struct Settings {
     board: Option<String>,
     /// Accept clients on this address [default: 0.0.0.0:4222]
     ///
-    /// An IP or hostname and a port; put an IPv6 address in brackets. Port 0 lets the OS pick a free port; the
-    /// startup line "listening for clients on IP:PORT" shows the one it picked.
+    /// An IP or hostname and a port; put an IPv6 address in brackets. Port 0 lets the OS
+    /// pick a free port; the startup line "listening for clients on IP:PORT" shows it.
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
     /// Keep streams and state in this directory [default: ./leafd-data]

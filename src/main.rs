@@ -3,6 +3,7 @@
 //! Owns: clap (the only place that knows it), the stderr logger, signal handling, and the
 //! one exit path: `main` → `run() -> Result<ExitCode, Box<dyn Error>>`; an error prints one
 //! line `leafd: <error>` and exits 2 (configuration or usage) or 1 (anything at run time).
+//! The one deliberate exception: a second SIGINT/SIGTERM exits at once (see [`shutdown`]).
 //! Must not: hold broker logic or pass clap types into the library.
 //! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run`.
 
@@ -91,8 +92,8 @@ struct Settings {
     board: Option<String>,
     /// Accept clients on this address [default: 0.0.0.0:4222]
     ///
-    /// HOST:PORT, [IPv6]:PORT or hostname:PORT. Port 0 lets the OS pick a free port; the
-    /// startup line "listening for clients on IP:PORT" shows the one it picked.
+    /// An IP or hostname and a port; put an IPv6 address in brackets. Port 0 lets the OS
+    /// pick a free port; the startup line "listening for clients on IP:PORT" shows it.
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
     /// Keep streams and state in this directory [default: ./leafd-data]

@@ -10,7 +10,6 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::net::{SocketAddr, TcpStream};
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Duration;
 
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
@@ -23,6 +22,9 @@ use crate::router::{ClientId, CloseReason, Flow, Output, Router};
 /// that subscriber's outbox to drain below its soft mark (nats-server stalls fast
 /// producers for a few milliseconds the same way).
 const STALL_WITHOUT_PROGRESS: Duration = Duration::from_millis(5);
+
+/// How often a stalled publisher looks at the subscriber's outbox again.
+const STALL_POLL: Duration = Duration::from_millis(1);
 
 /// When the first PING goes out (nats-server: about 2 s after connecting).
 const FIRST_PING: Duration = Duration::from_secs(2);
@@ -142,29 +144,21 @@ fn grow(buf: &mut Vec<u8>, needed: Option<usize>) {
 /// Back-pressure: waits while `target`'s outbox stays above its soft mark and its writer
 /// keeps making progress; gives up after a short spell without progress, so a stuck
 /// subscriber costs its publishers only milliseconds before it hits its hard cap.
+///
+/// It polls on a short timer rather than being woken by the subscriber's writer: stalls
+/// are rare and brief, and a timer keeps the two connections' tasks independent.
 async fn stall_on(router: &RefCell<Router>, target: ClientId) {
-    loop {
-        let mut parked = false;
-        // Ready(true) once drained; Ready(false) when woken by the writer's progress.
-        let drained_or_progress = poll_fn(|cx| {
-            if parked {
-                return Poll::Ready(false);
+    let Some(mut seen) = router.borrow().drain_progress(target) else { return };
+    let mut idle = Duration::ZERO;
+    while idle < STALL_WITHOUT_PROGRESS {
+        Timer::after(STALL_POLL).await;
+        match router.borrow().drain_progress(target) {
+            None => return,
+            Some(writes) if writes != seen => {
+                seen = writes;
+                idle = Duration::ZERO;
             }
-            match router.borrow_mut().poll_drained(target, cx) {
-                Poll::Ready(()) => Poll::Ready(true),
-                Poll::Pending => {
-                    parked = true;
-                    Poll::Pending
-                }
-            }
-        });
-        let outcome = future::or(async { Some(drained_or_progress.await) }, async {
-            Timer::after(STALL_WITHOUT_PROGRESS).await;
-            None
-        })
-        .await;
-        if outcome != Some(false) {
-            return; // drained, or no progress in time
+            Some(_) => idle += STALL_POLL,
         }
     }
 }

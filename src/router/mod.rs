@@ -147,9 +147,6 @@ impl Router {
         for key in client.subs.into_values() {
             self.drop_sub(key);
         }
-        for w in client.out.drain_waiters {
-            w.wake();
-        }
         Some(client.stats)
     }
 
@@ -188,9 +185,6 @@ impl Router {
         }
         client.out.wake_writer();
         if let Some(w) = client.out.reader.take() {
-            w.wake();
-        }
-        for w in client.out.drain_waiters.drain(..) {
             w.wake();
         }
     }

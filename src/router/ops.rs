@@ -120,8 +120,9 @@ impl Router {
         client.stats.in_bytes += size as u64;
         self.stats.in_msgs += 1;
         self.stats.in_bytes += size as u64;
-        self.route(id, msg);
+        // nats-server acknowledges before it delivers (capture 01: `+OK` precedes the MSG).
         self.ok_if_verbose(id);
+        self.route(id, msg);
         Flow::Continue
     }
 

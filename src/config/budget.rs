@@ -57,16 +57,18 @@ impl MemoryEstimate {
     }
 
     /// One line for logs and `check-config`:
-    /// `idle ~142.4 MiB of 256.0 MiB budget; room for 6 slow consumers at 17.0 MiB each`.
+    /// `~142.4 MiB with every limit reached (...) of a 256.0 MiB budget; room for 6 slow consumers at 17.0 MiB each`.
     pub fn summary(&self) -> String {
         let idle = fmt_approx(self.idle_total());
         let each = fmt_approx(self.per_slow_consumer);
         match (self.budget, self.slow_consumers_within_budget()) {
             (Some(budget), Some(room)) => format!(
-                "idle ~{idle} of {} budget; room for {room} slow consumers at {each} each",
+                "~{idle} with every limit reached (all connections and subscriptions, no backlog) of a {} budget; room for {room} slow consumers at {each} each",
                 fmt_approx(budget)
             ),
-            _ => format!("idle ~{idle}, no board budget; each slow consumer adds {each}"),
+            _ => format!(
+                "~{idle} with every limit reached (all connections and subscriptions, no backlog), no board budget; each slow consumer adds {each}"
+            ),
         }
     }
 }

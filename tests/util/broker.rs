@@ -330,6 +330,26 @@ impl Broker {
         );
     }
 
+    /// Sends SIGTERM and waits (up to the test timeout) for the broker to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("the broker is running");
+        let pid = child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + crate::util::timeout();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for the broker") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("broker did not exit within {:?} of SIGTERM\n{}", crate::util::timeout(), self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

@@ -24,7 +24,7 @@ use crate::router::{ClientId, CloseReason, Flow, Output, Router};
 const STALL_WITHOUT_PROGRESS: Duration = Duration::from_millis(5);
 
 /// How often a stalled publisher looks at the subscriber's outbox again.
-const STALL_POLL: Duration = Duration::from_millis(1);
+const STALL_POLL: Duration = Duration::from_micros(200);
 
 /// When the first PING goes out (nats-server: about 2 s after connecting).
 const FIRST_PING: Duration = Duration::from_secs(2);
@@ -44,8 +44,13 @@ pub(crate) async fn serve(stream: Async<TcpStream>, addr: SocketAddr, router: Rc
             "{label}: closed: {reason} (in {} msgs / {} bytes, out {} msgs / {} bytes)",
             stats.in_msgs, stats.in_bytes, stats.out_msgs, stats.out_bytes
         );
+        // A peer that vanishes (reset, broken pipe) is routine at the edge; warn only when
+        // leafd itself closed the connection for cause.
         match reason {
-            CloseReason::ClientClosed | CloseReason::ServerShutdown => log::info!("{msg}"),
+            CloseReason::ClientClosed
+            | CloseReason::ServerShutdown
+            | CloseReason::ReadError
+            | CloseReason::WriteError => log::info!("{msg}"),
             _ => log::warn!("{msg}"),
         }
     }

@@ -75,6 +75,18 @@ fn pedantic_invalid_publish_subject_errs_and_stays_open() {
     c.expect(b"MSG ok 1 2\r\nhi\r\nPONG\r\n");
 }
 
+/// nats-server 2.15.1 sends the -ERR and still routes the message; leafd does the same.
+#[test]
+fn pedantic_invalid_publish_is_reported_then_delivered() {
+    let b = Broker::start();
+    let mut c = RawConn::connect(
+        &b,
+        r#"{"verbose":false,"pedantic":true,"protocol":1,"headers":true,"no_responders":true}"#,
+    );
+    c.send(b"SUB foo.> 1\r\nPUB foo.* 2\r\nhi\r\nPING\r\n");
+    c.expect(b"-ERR 'Invalid Publish Subject'\r\nMSG foo.* 1 2\r\nhi\r\nPONG\r\n");
+}
+
 #[test]
 fn no_responders_without_headers_errs_and_closes() {
     let b = Broker::start();

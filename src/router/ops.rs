@@ -113,8 +113,10 @@ impl Router {
             return self.close_with(id, CloseReason::HeadersNotEnabled);
         }
         if client.opts.pedantic && !subject::is_valid_literal(msg.subject) {
-            return self.soft_err(id, "Invalid Publish Subject");
+            // nats-server 2.15.1 reports the error and then routes the message anyway.
+            self.soft_err(id, "Invalid Publish Subject");
         }
+        let client = &mut self.clients[id.0];
         let size = msg.payload.len() + msg.headers.map_or(0, <[u8]>::len);
         client.stats.in_msgs += 1;
         client.stats.in_bytes += size as u64;

@@ -11,7 +11,9 @@ use futures::StreamExt;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), async_nats::Error> {
-    let url = std::env::args().nth(1).unwrap_or_else(|| "nats://127.0.0.1:4222".into());
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "nats://127.0.0.1:4222".into());
     let client = async_nats::connect(&url).await?;
     let mut requests = client.subscribe("sensors.temp.latest").await?;
     let mut reading = 20.0_f64;

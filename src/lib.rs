@@ -49,5 +49,5 @@ pub mod link;
 pub mod protocol;
 pub mod router;
 pub mod server;
-pub mod sublist;
 pub mod subject;
+pub mod sublist;

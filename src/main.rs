@@ -163,15 +163,22 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
         args.scenarios
             .iter()
             .map(|name| {
-                leafd::bench::Scenario::parse(name)
-                    .ok_or_else(|| UsageError(format!("unknown scenario {name:?} (see 'leafd bench --help')")))
+                leafd::bench::Scenario::parse(name).ok_or_else(|| {
+                    UsageError(format!(
+                        "unknown scenario {name:?} (see 'leafd bench --help')"
+                    ))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?
     };
     if args.rounds == 0 || args.msgs == 0 || args.requests == 0 {
         return Err(UsageError("--rounds, --msgs and --requests must be at least 1".into()).into());
     }
-    init_logger(if args.verbose { LevelFilter::Info } else { LevelFilter::Warn });
+    init_logger(if args.verbose {
+        LevelFilter::Info
+    } else {
+        LevelFilter::Warn
+    });
     let plan = leafd::bench::Plan {
         targets,
         scenarios,

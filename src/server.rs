@@ -71,7 +71,11 @@ pub fn run(
 }
 
 /// Accepts connections forever, one task each.
-async fn accept_loop(ex: &LocalExecutor<'_>, listener: &Async<TcpListener>, router: &Rc<RefCell<Router>>) {
+async fn accept_loop(
+    ex: &LocalExecutor<'_>,
+    listener: &Async<TcpListener>,
+    router: &Rc<RefCell<Router>>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
@@ -79,7 +83,8 @@ async fn accept_loop(ex: &LocalExecutor<'_>, listener: &Async<TcpListener>, rout
                 if let Err(e) = stream.get_ref().set_nodelay(true) {
                     log::debug!("{addr}: set_nodelay: {e}");
                 }
-                ex.spawn(link::client::serve(stream, addr, router.clone())).detach();
+                ex.spawn(link::client::serve(stream, addr, router.clone()))
+                    .detach();
             }
             Err(e) => {
                 log::warn!("accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");

@@ -6,7 +6,10 @@ use crate::util::{Broker, Limits, RawConn};
 /// (exactly what nats-server 2.15.1 sends).
 #[test]
 fn max_connections_refuses_the_next_client_with_info_then_err() {
-    let b = Broker::start_with(Limits { max_connections: Some(2), ..Limits::default() });
+    let b = Broker::start_with(Limits {
+        max_connections: Some(2),
+        ..Limits::default()
+    });
     let mut first = RawConn::client(&b);
     first.ping_pong();
     let mut second = RawConn::client(&b);

@@ -44,7 +44,10 @@ impl Conn {
         let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let limits = ParserLimits { max_control_line: 64 * 1024, max_payload: 64 << 20 };
+        let limits = ParserLimits {
+            max_control_line: 64 * 1024,
+            max_payload: 64 << 20,
+        };
         let mut conn = Conn {
             stream,
             parser: Parser::new(Role::Client, limits),
@@ -66,7 +69,12 @@ impl Conn {
     /// Queues a SUB.
     pub(crate) fn sub(&mut self, subject: &str, queue: Option<&str>, sid: u32) {
         let sid = sid.to_string();
-        encode::sub(&mut self.out, subject.as_bytes(), queue.map(str::as_bytes), sid.as_bytes());
+        encode::sub(
+            &mut self.out,
+            subject.as_bytes(),
+            queue.map(str::as_bytes),
+            sid.as_bytes(),
+        );
     }
 
     /// Queues a PUB.
@@ -166,7 +174,10 @@ impl Conn {
         }
         let n = self.stream.read(&mut self.buf[self.end..])?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "server closed the connection",
+            ));
         }
         self.end += n;
         let mut pings = 0;

@@ -28,16 +28,28 @@ pub struct Target {
 impl Target {
     /// Parses `NAME=HOST:PORT[@PID]` (a `nats://` prefix on the address is allowed).
     pub fn parse(spec: &str) -> Result<Target, String> {
-        let (name, rest) = spec.split_once('=').ok_or_else(|| format!("expected NAME=HOST:PORT[@PID], got {spec:?}"))?;
+        let (name, rest) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("expected NAME=HOST:PORT[@PID], got {spec:?}"))?;
         let (addr, pid) = match rest.split_once('@') {
-            Some((addr, pid)) => (addr, Some(pid.parse::<u32>().map_err(|_| format!("bad pid in {spec:?}"))?)),
+            Some((addr, pid)) => (
+                addr,
+                Some(
+                    pid.parse::<u32>()
+                        .map_err(|_| format!("bad pid in {spec:?}"))?,
+                ),
+            ),
             None => (rest, None),
         };
         let addr = addr.trim_start_matches("nats://").to_owned();
         if name.is_empty() || !addr.contains(':') {
             return Err(format!("expected NAME=HOST:PORT[@PID], got {spec:?}"));
         }
-        Ok(Target { name: name.to_owned(), addr, pid })
+        Ok(Target {
+            name: name.to_owned(),
+            addr,
+            pid,
+        })
     }
 }
 
@@ -69,7 +81,11 @@ struct Runs {
 /// # Errors
 /// A scenario that fails (connection refused, lost messages) stops the bench.
 pub fn run(plan: &Plan) -> io::Result<String> {
-    let idle: Vec<Option<u64>> = plan.targets.iter().map(|t| t.pid.and_then(procstat::rss)).collect();
+    let idle: Vec<Option<u64>> = plan
+        .targets
+        .iter()
+        .map(|t| t.pid.and_then(procstat::rss))
+        .collect();
     let mut runs = vec![vec![Runs::default(); plan.targets.len()]; plan.scenarios.len()];
     for round in 0..plan.rounds {
         for (si, scenario) in plan.scenarios.iter().enumerate() {
@@ -86,10 +102,19 @@ pub fn run(plan: &Plan) -> io::Result<String> {
                 let peak_ok = target.pid.is_some_and(procstat::reset_peak);
                 let cpu0 = target.pid.and_then(procstat::cpu_seconds);
                 let sample = scenario::run(&target.addr, *scenario, msgs).map_err(|e| {
-                    io::Error::new(e.kind(), format!("{} on {}: {e}", scenario.name(), target.name))
+                    io::Error::new(
+                        e.kind(),
+                        format!("{} on {}: {e}", scenario.name(), target.name),
+                    )
                 })?;
                 let cpu1 = target.pid.and_then(procstat::cpu_seconds);
-                log::info!("round {} {} {}: {:.0} msgs/s", round + 1, scenario.name(), target.name, sample.rate);
+                log::info!(
+                    "round {} {} {}: {:.0} msgs/s",
+                    round + 1,
+                    scenario.name(),
+                    target.name,
+                    sample.rate
+                );
                 let r = &mut runs[si][ti];
                 r.samples.push(sample);
                 if let (Some(a), Some(b)) = (cpu0, cpu1) {
@@ -145,12 +170,23 @@ fn report(plan: &Plan, runs: &[Vec<Runs>], idle: &[Option<u64>]) -> String {
             let r = &runs[si][ti];
             let rate = median(r.samples.iter().map(|s| s.rate).collect());
             let cpu = median(r.cpu_us_per_msg.clone());
-            let lat = |k: usize| median(r.samples.iter().filter_map(|s| s.latency_us.map(|l| l[k])).collect());
+            let lat = |k: usize| {
+                median(
+                    r.samples
+                        .iter()
+                        .filter_map(|s| s.latency_us.map(|l| l[k]))
+                        .collect(),
+                )
+            };
             let latency = match (lat(0), lat(1), lat(2)) {
                 (Some(a), Some(b), Some(c)) => format!("{a:.0} / {b:.0} / {c:.0}"),
                 _ => "-".into(),
             };
-            let peak = r.peak_rss.iter().max().map_or_else(|| "-".into(), |b| mib(*b));
+            let peak = r
+                .peak_rss
+                .iter()
+                .max()
+                .map_or_else(|| "-".into(), |b| mib(*b));
             let (rate_ratio, cpu_ratio) = if ti == 0 {
                 ("".into(), "".into())
             } else {
@@ -185,7 +221,14 @@ mod tests {
     #[test]
     fn target_specs() {
         let t = Target::parse("leafd=nats://127.0.0.1:4222@42").expect("valid spec");
-        assert_eq!(t, Target { name: "leafd".into(), addr: "127.0.0.1:4222".into(), pid: Some(42) });
+        assert_eq!(
+            t,
+            Target {
+                name: "leafd".into(),
+                addr: "127.0.0.1:4222".into(),
+                pid: Some(42)
+            }
+        );
         let t = Target::parse("nats=127.0.0.1:4223").expect("valid spec");
         assert_eq!(t.pid, None);
         assert!(Target::parse("127.0.0.1:4222").is_err());

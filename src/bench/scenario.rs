@@ -63,7 +63,10 @@ impl Scenario {
             Scenario::PubSub { size: 128 },
             Scenario::PubSub { size: 1024 },
             Scenario::FanOut { subs: 4, size: 128 },
-            Scenario::Queue { members: 4, size: 128 },
+            Scenario::Queue {
+                members: 4,
+                size: 128,
+            },
             Scenario::RequestReply { size: 128 },
         ]
     }
@@ -105,9 +108,19 @@ pub(crate) fn run(addr: &str, scenario: Scenario, msgs: u64) -> io::Result<Sampl
 
 /// `subs` subscribers (a queue group if `queue`), one publisher; rate = published msgs/s
 /// from the first publish to the last delivery.
-fn throughput(addr: &str, subs: usize, queue: Option<&str>, size: usize, msgs: u64) -> io::Result<Sample> {
+fn throughput(
+    addr: &str,
+    subs: usize,
+    queue: Option<&str>,
+    size: usize,
+    msgs: u64,
+) -> io::Result<Sample> {
     let subject = format!("bench.{}", fastrand::u32(..));
-    let expected = if queue.is_some() { msgs } else { msgs * subs as u64 };
+    let expected = if queue.is_some() {
+        msgs
+    } else {
+        msgs * subs as u64
+    };
     let received = Arc::new(AtomicU64::new(0));
     let done_at: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let mut readers = Vec::new();
@@ -145,7 +158,10 @@ fn throughput(addr: &str, subs: usize, queue: Option<&str>, size: usize, msgs: u
     while received.load(Ordering::Acquire) < expected && start.elapsed() < DEADLINE {
         thread::sleep(Duration::from_millis(1));
     }
-    let end = done_at.lock().map_err(|_| io::Error::other("poisoned"))?.unwrap_or_else(Instant::now);
+    let end = done_at
+        .lock()
+        .map_err(|_| io::Error::other("poisoned"))?
+        .unwrap_or_else(Instant::now);
     for s in &sockets {
         let _ = s.shutdown(std::net::Shutdown::Both);
     }
@@ -154,10 +170,16 @@ fn throughput(addr: &str, subs: usize, queue: Option<&str>, size: usize, msgs: u
     }
     let got = received.load(Ordering::Acquire);
     if got < expected {
-        return Err(io::Error::other(format!("lost messages: {got} of {expected} delivered")));
+        return Err(io::Error::other(format!(
+            "lost messages: {got} of {expected} delivered"
+        )));
     }
     let secs = end.duration_since(start).as_secs_f64().max(1e-9);
-    Ok(Sample { rate: msgs as f64 / secs, msgs, latency_us: None })
+    Ok(Sample {
+        rate: msgs as f64 / secs,
+        msgs,
+        latency_us: None,
+    })
 }
 
 /// One responder, one requester with one request in flight; latency of each round trip.

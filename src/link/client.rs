@@ -62,7 +62,10 @@ async fn read_loop(stream: &Async<TcpStream>, id: ClientId, router: &RefCell<Rou
         let r = router.borrow();
         let l = r.limits();
         (
-            ParserLimits { max_control_line: l.max_control_line, max_payload: l.max_payload },
+            ParserLimits {
+                max_control_line: l.max_control_line,
+                max_payload: l.max_payload,
+            },
             l.read_buffer.max(512),
         )
     };
@@ -111,7 +114,11 @@ async fn read_loop(stream: &Async<TcpStream>, id: ClientId, router: &RefCell<Rou
                     Err(e) => {
                         let at = start + e.offset().min(end - start);
                         let snippet = &buf[at..end.min(at + 32)];
-                        log::warn!("{}: {e} near {:?}", r.label(id), snippet.escape_ascii().to_string());
+                        log::warn!(
+                            "{}: {e} near {:?}",
+                            r.label(id),
+                            snippet.escape_ascii().to_string()
+                        );
                         r.protocol_error(id, &e);
                         return;
                     }
@@ -153,7 +160,9 @@ fn grow(buf: &mut Vec<u8>, needed: Option<usize>) {
 /// It polls on a short timer rather than being woken by the subscriber's writer: stalls
 /// are rare and brief, and a timer keeps the two connections' tasks independent.
 async fn stall_on(router: &RefCell<Router>, target: ClientId) {
-    let Some(mut seen) = router.borrow().drain_progress(target) else { return };
+    let Some(mut seen) = router.borrow().drain_progress(target) else {
+        return;
+    };
     let mut idle = Duration::ZERO;
     while idle < STALL_WITHOUT_PROGRESS {
         Timer::after(STALL_POLL).await;
@@ -185,10 +194,17 @@ async fn ping_loop(id: ClientId, router: &RefCell<Router>) {
 }
 
 /// Writes queued output until the connection closes; returns the reason.
-async fn write_loop(stream: &Async<TcpStream>, id: ClientId, router: &RefCell<Router>) -> CloseReason {
+async fn write_loop(
+    stream: &Async<TcpStream>,
+    id: ClientId,
+    router: &RefCell<Router>,
+) -> CloseReason {
     let (deadline, keep) = {
         let r = router.borrow();
-        (r.limits().write_deadline, r.limits().read_buffer.max(4096) * 4)
+        (
+            r.limits().write_deadline,
+            r.limits().read_buffer.max(4096) * 4,
+        )
     };
     let mut spare: Vec<u8> = Vec::new();
     loop {
@@ -217,13 +233,20 @@ async fn write_loop(stream: &Async<TcpStream>, id: ClientId, router: &RefCell<Ro
 }
 
 /// Writes all of `bytes`; each write call must make progress within `deadline`.
-async fn write_with_deadline(stream: &Async<TcpStream>, bytes: &[u8], deadline: Duration) -> Result<(), CloseReason> {
+async fn write_with_deadline(
+    stream: &Async<TcpStream>,
+    bytes: &[u8],
+    deadline: Duration,
+) -> Result<(), CloseReason> {
     let mut pos = 0;
     while pos < bytes.len() {
-        let wrote = future::or(async { Some((&*stream).write(&bytes[pos..]).await) }, async {
-            Timer::after(deadline).await;
-            None
-        })
+        let wrote = future::or(
+            async { Some((&*stream).write(&bytes[pos..]).await) },
+            async {
+                Timer::after(deadline).await;
+                None
+            },
+        )
         .await;
         match wrote {
             Some(Ok(0)) | Some(Err(_)) => return Err(CloseReason::WriteError),

@@ -218,7 +218,9 @@ impl Client {
     /// A short name for logs: `cid 7 (127.0.0.1:5555 "name")`.
     pub(crate) fn label(&self) -> String {
         match &self.opts.name {
-            Some(name) if !name.is_empty() => format!("cid {} ({} {:?})", self.cid, self.addr, name),
+            Some(name) if !name.is_empty() => {
+                format!("cid {} ({} {:?})", self.cid, self.addr, name)
+            }
             _ => format!("cid {} ({})", self.cid, self.addr),
         }
     }
@@ -246,7 +248,10 @@ mod tests {
 
     #[test]
     fn connect_rejections_carry_nats_server_texts() {
-        assert_eq!(connect_opts(br#"{"protocol":5}"#), Err(Some("invalid client protocol")));
+        assert_eq!(
+            connect_opts(br#"{"protocol":5}"#),
+            Err(Some("invalid client protocol"))
+        );
         assert_eq!(
             connect_opts(br#"{"headers":false,"no_responders":true}"#),
             Err(Some("no responders requires headers support"))

@@ -93,9 +93,16 @@ mod tests {
         let addr: SocketAddr = "127.0.0.1:4222".parse().expect("literal address");
         let info = ServerInfo::new("edge", addr, 1 << 20);
         let mut out = Vec::new();
-        info.encode_for(&mut out, 7, "10.0.0.2:5555".parse().expect("literal address"));
+        info.encode_for(
+            &mut out,
+            7,
+            "10.0.0.2:5555".parse().expect("literal address"),
+        );
         let line = std::str::from_utf8(&out).expect("INFO is UTF-8");
-        assert!(line.starts_with("INFO {") && line.ends_with("} \r\n"), "{line}");
+        assert!(
+            line.starts_with("INFO {") && line.ends_with("} \r\n"),
+            "{line}"
+        );
         let json: serde_json::Value =
             serde_json::from_str(&line[5..line.len() - 3]).expect("INFO JSON parses");
         assert_eq!(json["proto"], 1);

@@ -159,7 +159,9 @@ impl Router {
 
     /// A log label for a connection.
     pub fn label(&self, id: ClientId) -> String {
-        self.clients.get(id.0).map_or_else(|| format!("client {}", id.0), Client::label)
+        self.clients
+            .get(id.0)
+            .map_or_else(|| format!("client {}", id.0), Client::label)
     }
 
     /// Whether the connection announced header support in CONNECT.
@@ -175,7 +177,9 @@ impl Router {
     /// Marks a connection closing, wakes its tasks, and drops its backlog unless the
     /// reason flushes. The first reason wins.
     pub fn close(&mut self, id: ClientId, reason: CloseReason) {
-        let Some(client) = self.clients.get_mut(id.0) else { return };
+        let Some(client) = self.clients.get_mut(id.0) else {
+            return;
+        };
         if client.closing.is_some() {
             return;
         }
@@ -212,7 +216,9 @@ impl Router {
 
     /// Removes one subscription of a client (by key), also from the client's sid table.
     fn unsubscribe_key(&mut self, key: SubKey) {
-        let Some(sub) = self.subs.get(key.0 as usize) else { return };
+        let Some(sub) = self.subs.get(key.0 as usize) else {
+            return;
+        };
         if let Some(client) = self.clients.get_mut(sub.client.0) {
             client.subs.remove(&sub.sid);
         }
@@ -221,7 +227,9 @@ impl Router {
 
     /// Subscriptions by filter, for tests and monitoring.
     pub fn subscriptions_of(&self, id: ClientId) -> HashMap<Vec<u8>, Vec<u8>> {
-        let Some(client) = self.clients.get(id.0) else { return HashMap::new() };
+        let Some(client) = self.clients.get(id.0) else {
+            return HashMap::new();
+        };
         client
             .subs
             .iter()

@@ -23,7 +23,11 @@ impl Router {
         match op {
             Op::Connect(json) => self.connect(id, json),
             Op::Pub(msg) => self.client_publish(id, msg),
-            Op::Sub { subject, queue, sid } => self.subscribe(id, subject, queue, sid),
+            Op::Sub {
+                subject,
+                queue,
+                sid,
+            } => self.subscribe(id, subject, queue, sid),
             Op::Unsub { sid, max } => self.unsubscribe(id, sid, max),
             Op::Ping => {
                 encode::pong(&mut client.out.buf);
@@ -186,7 +190,9 @@ impl Router {
     /// `-ERR` is queued and the connection is closing).
     pub fn ping_tick(&mut self, id: ClientId) -> bool {
         let ping_max = self.limits.ping_max;
-        let Some(client) = self.clients.get_mut(id.0) else { return false };
+        let Some(client) = self.clients.get_mut(id.0) else {
+            return false;
+        };
         if client.closing.is_some() {
             return false;
         }

@@ -50,7 +50,12 @@ pub enum Output {
 impl Router {
     /// Hands queued bytes to the writer by swapping them into `spare` (which must be
     /// empty), or reports that the connection is closed, or parks the writer.
-    pub fn poll_output(&mut self, id: ClientId, spare: &mut Vec<u8>, cx: &mut Context<'_>) -> Poll<Output> {
+    pub fn poll_output(
+        &mut self,
+        id: ClientId,
+        spare: &mut Vec<u8>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Output> {
         let Some(client) = self.clients.get_mut(id.0) else {
             return Poll::Ready(Output::Closed(CloseReason::ClientClosed));
         };
@@ -94,6 +99,7 @@ impl Router {
     /// so far, so the caller can tell a slow subscriber from a stuck one.
     pub fn drain_progress(&self, target: ClientId) -> Option<u64> {
         let client = self.clients.get(target.0)?;
-        (client.closing.is_none() && client.out.pending() > self.stall_mark).then_some(client.out.writes)
+        (client.closing.is_none() && client.out.pending() > self.stall_mark)
+            .then_some(client.out.writes)
     }
 }

@@ -48,19 +48,30 @@ impl Router {
     /// Encodes `msg` into the outbox of subscription `key`'s connection, unless that is
     /// the publisher with echo off or a closing connection. Returns whether it did.
     fn deliver(&mut self, key: SubKey, from: ClientId, echo: bool, msg: &Message<'_>) -> bool {
-        let Some(sub) = self.subs.get_mut(key.0 as usize) else { return false };
+        let Some(sub) = self.subs.get_mut(key.0 as usize) else {
+            return false;
+        };
         if !echo && sub.client == from {
             return false;
         }
         let to = sub.client;
-        let Some(client) = self.clients.get_mut(to.0) else { return false };
+        let Some(client) = self.clients.get_mut(to.0) else {
+            return false;
+        };
         if client.closing.is_some() {
             return false;
         }
         let out = &mut client.out;
         let size = match msg.headers {
             Some(headers) if client.opts.headers => {
-                encode::hmsg(&mut out.buf, msg.subject, &sub.sid, msg.reply, headers, msg.payload);
+                encode::hmsg(
+                    &mut out.buf,
+                    msg.subject,
+                    &sub.sid,
+                    msg.reply,
+                    headers,
+                    msg.payload,
+                );
                 headers.len() + msg.payload.len()
             }
             // A subscriber without header support gets the payload alone.
@@ -99,7 +110,9 @@ impl Router {
     /// Sends the `503` status to a requester whose request reached nobody, on the sid of
     /// its own subscription that matches the reply subject (nats-server's rule).
     fn no_responders(&mut self, from: ClientId, subject: &[u8], reply: &[u8]) {
-        let Some(client) = self.clients.get(from.0) else { return };
+        let Some(client) = self.clients.get(from.0) else {
+            return;
+        };
         if !client.opts.no_responders || client.closing.is_some() {
             return;
         }

@@ -334,7 +334,10 @@ impl Broker {
     pub fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("the broker is running");
         let pid = child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
         assert!(sent.success(), "kill -TERM {pid} failed");
         let deadline = Instant::now() + crate::util::timeout();
         loop {
@@ -344,7 +347,11 @@ impl Broker {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("broker did not exit within {:?} of SIGTERM\n{}", crate::util::timeout(), self.log());
+                panic!(
+                    "broker did not exit within {:?} of SIGTERM\n{}",
+                    crate::util::timeout(),
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

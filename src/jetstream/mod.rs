@@ -1,0 +1,26 @@
+//! The pure data layer of the JetStream API: request subjects, request bodies, stream
+//! configuration, error objects, response envelopes and publish-header expectations.
+//!
+//! Owns: everything about the JetStream API that can be decided from bytes alone, matched
+//! against nats-server 2.15.1's captured wire (PROTOCOL.md §3, `protocol-captures/03`, `11`,
+//! `12`, `15`). No I/O, no clock, no storage: callers pass timestamps and stream state in.
+//! Must not: own streams, messages or consumers, touch the router or the store. Hands off
+//! to: the router (not yet wired), which will parse `$JS.API.…` subjects with [`api`], decode
+//! bodies, ask the (future) stream store, and answer with [`response`]'s builders.
+//!
+//! | file | holds |
+//! |---|---|
+//! | [`api`] | [`ApiRequest`] from a subject, name rules, body leniency |
+//! | [`error`] | [`ApiError`]: the err_code catalogue |
+//!
+//! Not here yet: streams' storage (retention, limits, dedupe window bookkeeping) and consumers'
+//! state machines (pull waiting lists, acks, redelivery); they will use these types.
+
+pub mod api;
+pub mod error;
+
+pub use api::{body_is_empty, parse_api_subject, ApiRequest};
+pub use error::ApiError;
+
+#[cfg(test)]
+mod tests;

@@ -135,9 +135,9 @@ impl ApiRequest<'_> {
             ApiRequest::ConsumerDelete { .. } => "consumer_delete",
             ApiRequest::ConsumerNames { .. } => "consumer_names",
             ApiRequest::ConsumerList { .. } => "consumer_list",
-            ApiRequest::DirectGet { .. } | ApiRequest::ConsumerMsgNext { .. } | ApiRequest::Unknown => {
-                return None
-            }
+            ApiRequest::DirectGet { .. }
+            | ApiRequest::ConsumerMsgNext { .. }
+            | ApiRequest::Unknown => return None,
         })
     }
 }
@@ -147,7 +147,12 @@ impl ApiRequest<'_> {
 pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && !name.bytes().any(|b| matches!(b, b'.' | b'*' | b'>' | b'/' | b'\\' | b' ' | b'\t' | b'\r' | b'\n' | 0x0c))
+        && !name.bytes().any(|b| {
+            matches!(
+                b,
+                b'.' | b'*' | b'>' | b'/' | b'\\' | b' ' | b'\t' | b'\r' | b'\n' | 0x0c
+            )
+        })
 }
 
 /// The part of `subject` after the API prefix, and the domain if the subject used one.
@@ -218,7 +223,10 @@ fn parse_tail(tail: &str) -> Option<ApiRequest<'_>> {
                     return None;
                 }
             }
-            R::DirectGet { stream, subject: subj }
+            R::DirectGet {
+                stream,
+                subject: subj,
+            }
         }
         _ => return None,
     })
@@ -267,16 +275,34 @@ fn parse_consumer(args: &str) -> Option<ApiRequest<'_>> {
                     (Some(consumer), filter)
                 }
             };
-            R::ConsumerCreate { stream, consumer, filter, legacy_durable: false }
+            R::ConsumerCreate {
+                stream,
+                consumer,
+                filter,
+                legacy_durable: false,
+            }
         }
         "DURABLE" => {
             let [stream, consumer] = names::<2>(rest.strip_prefix("CREATE.")?)?;
-            R::ConsumerCreate { stream, consumer: Some(consumer), filter: None, legacy_durable: true }
+            R::ConsumerCreate {
+                stream,
+                consumer: Some(consumer),
+                filter: None,
+                legacy_durable: true,
+            }
         }
-        "INFO" => names::<2>(rest).map(|[stream, consumer]| R::ConsumerInfo { stream, consumer })?,
-        "DELETE" => names::<2>(rest).map(|[stream, consumer]| R::ConsumerDelete { stream, consumer })?,
-        "NAMES" => R::ConsumerNames { stream: names::<1>(rest)?[0] },
-        "LIST" => R::ConsumerList { stream: names::<1>(rest)?[0] },
+        "INFO" => {
+            names::<2>(rest).map(|[stream, consumer]| R::ConsumerInfo { stream, consumer })?
+        }
+        "DELETE" => {
+            names::<2>(rest).map(|[stream, consumer]| R::ConsumerDelete { stream, consumer })?
+        }
+        "NAMES" => R::ConsumerNames {
+            stream: names::<1>(rest)?[0],
+        },
+        "LIST" => R::ConsumerList {
+            stream: names::<1>(rest)?[0],
+        },
         "MSG" => {
             let [stream, consumer] = names::<2>(rest.strip_prefix("NEXT.")?)?;
             R::ConsumerMsgNext { stream, consumer }
@@ -295,7 +321,9 @@ pub fn body_is_empty(body: &[u8]) -> bool {
         return true;
     }
     match (b.first(), b.last()) {
-        (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')) => b[1..b.len() - 1].trim_ascii().is_empty(),
+        (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')) => {
+            b[1..b.len() - 1].trim_ascii().is_empty()
+        }
         _ => false,
     }
 }

@@ -42,7 +42,11 @@ macro_rules! constant {
 
 impl ApiError {
     fn owned(code: u16, err_code: u32, description: String) -> ApiError {
-        ApiError { code, err_code, description: Cow::Owned(description) }
+        ApiError {
+            code,
+            err_code,
+            description: Cow::Owned(description),
+        }
     }
 
     constant! {
@@ -125,12 +129,20 @@ impl ApiError {
 
     /// 10052 (code 500, as nats-server) with checkStreamCfg's reason text.
     pub fn stream_config_invalid(reason: impl Into<Cow<'static, str>>) -> ApiError {
-        ApiError { code: 500, err_code: 10052, description: reason.into() }
+        ApiError {
+            code: 500,
+            err_code: 10052,
+            description: reason.into(),
+        }
     }
 
     /// 10077 (503) a store failure, with its text.
     pub fn stream_store_failed(reason: impl Into<Cow<'static, str>>) -> ApiError {
-        ApiError { code: 503, err_code: 10077, description: reason.into() }
+        ApiError {
+            code: 503,
+            err_code: 10077,
+            description: reason.into(),
+        }
     }
 
     /// Is this a "not found" (code 404) error? async-nats keys `get_or_create_stream` off it.
@@ -157,7 +169,11 @@ impl Serialize for ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (code {}, err_code {})", self.description, self.code, self.err_code)
+        write!(
+            f,
+            "{} (code {}, err_code {})",
+            self.description, self.code, self.err_code
+        )
     }
 }
 
@@ -171,20 +187,62 @@ mod tests {
     #[test]
     fn captured_error_objects() {
         let table: &[(ApiError, &str)] = &[
-            (ApiError::stream_not_found(), r#"{"code":404,"err_code":10059,"description":"stream not found"}"#),
-            (ApiError::consumer_not_found(), r#"{"code":404,"err_code":10014,"description":"consumer not found"}"#),
-            (ApiError::no_message_found(), r#"{"code":404,"err_code":10037,"description":"no message found"}"#),
-            (ApiError::stream_name_in_use(), r#"{"code":400,"err_code":10058,"description":"stream name already in use with a different configuration"}"#),
-            (ApiError::stream_name_mismatch(), r#"{"code":400,"err_code":10056,"description":"stream name in subject does not match request"}"#),
-            (ApiError::expected_stream_mismatch(), r#"{"code":400,"err_code":10060,"description":"expected stream does not match"}"#),
-            (ApiError::wrong_last_sequence(2), r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 2"}"#),
-            (ApiError::wrong_last_sequence(0), r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 0"}"#),
-            (ApiError::wrong_last_msg_id("id-2"), r#"{"code":400,"err_code":10070,"description":"wrong last msg ID: id-2"}"#),
-            (ApiError::consumer_already_exists(), r#"{"code":400,"err_code":10148,"description":"consumer already exists"}"#),
-            (ApiError::expected_empty_request(), r#"{"code":400,"err_code":10038,"description":"expected an empty request payload"}"#),
-            (ApiError::sequence_not_found(2), r#"{"code":400,"err_code":10043,"description":"sequence 2 not found"}"#),
-            (ApiError::msg_ttl_disabled(), r#"{"code":400,"err_code":10166,"description":"per-message TTL is disabled"}"#),
-            (ApiError::rollup_not_permitted(), r#"{"code":500,"err_code":10111,"description":"rollup not permitted"}"#),
+            (
+                ApiError::stream_not_found(),
+                r#"{"code":404,"err_code":10059,"description":"stream not found"}"#,
+            ),
+            (
+                ApiError::consumer_not_found(),
+                r#"{"code":404,"err_code":10014,"description":"consumer not found"}"#,
+            ),
+            (
+                ApiError::no_message_found(),
+                r#"{"code":404,"err_code":10037,"description":"no message found"}"#,
+            ),
+            (
+                ApiError::stream_name_in_use(),
+                r#"{"code":400,"err_code":10058,"description":"stream name already in use with a different configuration"}"#,
+            ),
+            (
+                ApiError::stream_name_mismatch(),
+                r#"{"code":400,"err_code":10056,"description":"stream name in subject does not match request"}"#,
+            ),
+            (
+                ApiError::expected_stream_mismatch(),
+                r#"{"code":400,"err_code":10060,"description":"expected stream does not match"}"#,
+            ),
+            (
+                ApiError::wrong_last_sequence(2),
+                r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 2"}"#,
+            ),
+            (
+                ApiError::wrong_last_sequence(0),
+                r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 0"}"#,
+            ),
+            (
+                ApiError::wrong_last_msg_id("id-2"),
+                r#"{"code":400,"err_code":10070,"description":"wrong last msg ID: id-2"}"#,
+            ),
+            (
+                ApiError::consumer_already_exists(),
+                r#"{"code":400,"err_code":10148,"description":"consumer already exists"}"#,
+            ),
+            (
+                ApiError::expected_empty_request(),
+                r#"{"code":400,"err_code":10038,"description":"expected an empty request payload"}"#,
+            ),
+            (
+                ApiError::sequence_not_found(2),
+                r#"{"code":400,"err_code":10043,"description":"sequence 2 not found"}"#,
+            ),
+            (
+                ApiError::msg_ttl_disabled(),
+                r#"{"code":400,"err_code":10166,"description":"per-message TTL is disabled"}"#,
+            ),
+            (
+                ApiError::rollup_not_permitted(),
+                r#"{"code":500,"err_code":10111,"description":"rollup not permitted"}"#,
+            ),
         ];
         for (err, want) in table {
             assert_eq!(err.to_json(), *want);
@@ -205,7 +263,11 @@ mod tests {
             (ApiError::insufficient_resources(), 503, 10023),
             (ApiError::storage_resources_exceeded(), 500, 10047),
             (ApiError::memory_resources_exceeded(), 500, 10028),
-            (ApiError::stream_config_invalid("max age needs to be >= 100ms"), 500, 10052),
+            (
+                ApiError::stream_config_invalid("max age needs to be >= 100ms"),
+                500,
+                10052,
+            ),
             (ApiError::stream_store_failed("disk"), 503, 10077),
             (ApiError::invalid_json("x"), 400, 10025),
             (ApiError::msg_ttl_invalid(), 400, 10165),

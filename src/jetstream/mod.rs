@@ -12,14 +12,21 @@
 //! |---|---|
 //! | [`api`] | [`ApiRequest`] from a subject, name rules, body leniency |
 //! | [`error`] | [`ApiError`]: the err_code catalogue |
+//! | [`config`] | [`StreamConfig`]: decode, `normalise`, echo, idempotent-create, overlap |
+//! | `validate` | `StreamConfig::validate`: nats-server's `checkStreamCfg` rejections |
+//! | [`policy`] | retention / discard / storage / compression enums, consumer limits |
 //!
 //! Not here yet: streams' storage (retention, limits, dedupe window bookkeeping) and consumers'
 //! state machines (pull waiting lists, acks, redelivery); they will use these types.
 
 pub mod api;
+pub mod config;
 pub mod error;
+pub mod policy;
+mod validate;
 
 pub use api::{body_is_empty, parse_api_subject, ApiRequest};
+pub use config::StreamConfig;
 pub use error::ApiError;
 
 #[cfg(test)]

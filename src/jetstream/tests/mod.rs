@@ -2,3 +2,4 @@
 //! 2.15.1 (`/work/shared/protocol-captures/`).
 
 mod api;
+mod config;

@@ -14,6 +14,8 @@
 //! | [`error`] | [`ApiError`]: the err_code catalogue |
 //! | [`config`] | [`StreamConfig`]: decode, `normalise`, echo, idempotent-create, overlap |
 //! | `validate` | `StreamConfig::validate`: nats-server's `checkStreamCfg` rejections |
+//! | [`response`] | reply envelopes, stream info/state, paging, account info, msg get, pub-acks |
+//! | [`time`] | [`time::Timestamp`]: RFC 3339 nanos as Go writes them |
 //! | [`policy`] | retention / discard / storage / compression enums, consumer limits |
 //!
 //! Not here yet: streams' storage (retention, limits, dedupe window bookkeeping) and consumers'
@@ -23,6 +25,8 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod policy;
+pub mod response;
+pub mod time;
 mod validate;
 
 pub use api::{body_is_empty, parse_api_subject, ApiRequest};

@@ -2,4 +2,6 @@
 //! 2.15.1 (`/work/shared/protocol-captures/`).
 
 mod api;
+mod captured;
 mod config;
+mod response;

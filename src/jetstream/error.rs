@@ -116,6 +116,20 @@ impl ApiError {
         Self::owned(400, 10070, format!("wrong last msg ID: {actual}"))
     }
 
+    /// 10111 (500) `rollup value invalid: "x"` for a `Nats-Rollup` other than `sub`/`all`.
+    pub fn rollup_invalid(value: &str) -> ApiError {
+        Self::owned(500, 10111, format!("rollup value invalid: {value:?}"))
+    }
+
+    /// 10193 `-Subject` given without `Nats-Expected-Last-Subject-Sequence`.
+    pub const fn expected_last_subject_seq_missing() -> ApiError {
+        ApiError {
+            code: 400,
+            err_code: 10193,
+            description: Cow::Borrowed("missing sequence for expected last sequence per subject"),
+        }
+    }
+
     /// 10043 `sequence N not found` (`STREAM.MSG.DELETE` miss).
     pub fn sequence_not_found(seq: u64) -> ApiError {
         Self::owned(400, 10043, format!("sequence {seq} not found"))

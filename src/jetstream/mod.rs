@@ -16,6 +16,8 @@
 //! | `validate` | `StreamConfig::validate`: nats-server's `checkStreamCfg` rejections |
 //! | [`response`] | reply envelopes, stream info/state, paging, account info, msg get, pub-acks |
 //! | [`time`] | [`time::Timestamp`]: RFC 3339 nanos as Go writes them |
+//! | [`headers`] | header blocks: nats-server's case-sensitive lookup and the client reading |
+//! | [`expect`] | publish-header expectations and their check against the stream's state |
 //! | [`policy`] | retention / discard / storage / compression enums, consumer limits |
 //!
 //! Not here yet: streams' storage (retention, limits, dedupe window bookkeeping) and consumers'
@@ -24,6 +26,8 @@
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod expect;
+pub mod headers;
 pub mod policy;
 pub mod response;
 pub mod time;
@@ -32,6 +36,8 @@ mod validate;
 pub use api::{body_is_empty, parse_api_subject, ApiRequest};
 pub use config::StreamConfig;
 pub use error::ApiError;
+pub use expect::{ExpectState, PublishExpectations, Verdict};
+pub use headers::header_value;
 
 #[cfg(test)]
 mod tests;

@@ -4,4 +4,5 @@
 mod api;
 mod captured;
 mod config;
+mod headers;
 mod response;

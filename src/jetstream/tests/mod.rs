@@ -5,4 +5,5 @@ mod api;
 mod captured;
 mod config;
 mod headers;
+mod proptests;
 mod response;

@@ -329,13 +329,17 @@ pub fn body_is_empty(body: &[u8]) -> bool {
 }
 
 /// Decodes an optional request body: an empty one ([`body_is_empty`]) gives `T::default()`,
-/// anything else must be valid JSON for `T` (else 10025 `invalid JSON: …`).
+/// anything else must be a JSON object valid for `T` (else 10025 `invalid JSON: …`).
 ///
 /// # Errors
 /// [`ApiError::invalid_json`] with serde_json's reason.
 pub fn parse_body<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body_is_empty(body) {
         return Ok(T::default());
+    }
+    // Request bodies are objects; serde would also read a struct from an array, Go would not.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::invalid_json("expected a JSON object"));
     }
     serde_json::from_slice(body).map_err(ApiError::invalid_json)
 }

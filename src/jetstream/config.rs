@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::api::body_is_empty;
+use super::api::parse_body;
 use super::error::ApiError;
 use crate::subject;
 
@@ -183,14 +183,7 @@ impl StreamConfig {
     /// # Errors
     /// 10025 `invalid JSON: …` when the body is not a JSON object of the right field types.
     pub fn from_json(body: &[u8]) -> Result<StreamConfig, ApiError> {
-        if body_is_empty(body) {
-            return Ok(StreamConfig::default());
-        }
-        // serde would read a struct from a JSON array too; Go would not.
-        if body.trim_ascii_start().first() != Some(&b'{') {
-            return Err(ApiError::invalid_json("expected a JSON object"));
-        }
-        serde_json::from_slice(body).map_err(ApiError::invalid_json)
+        parse_body(body)
     }
 
     /// Applies nats-server's defaults (`checkStreamCfg`, non-pedantic): limit fields that are
@@ -242,6 +235,19 @@ impl StreamConfig {
             level = 4;
         }
         level
+    }
+
+    /// `STREAM.CREATE.<stream>` / `UPDATE` with a body naming another stream (an empty body
+    /// included, capture 15) is 10056.
+    ///
+    /// # Errors
+    /// [`ApiError::stream_name_mismatch`].
+    pub fn check_subject_name(&self, stream: &str) -> Result<(), ApiError> {
+        if self.name == stream {
+            Ok(())
+        } else {
+            Err(ApiError::stream_name_mismatch())
+        }
     }
 
     /// The idempotent-create rule: an existing stream and a create request with the same

@@ -30,6 +30,7 @@ pub fn header_value<'a>(block: &'a [u8], key: &str) -> Option<&'a [u8]> {
         }
         from = found + key.len();
     };
+    // `start` is at most `block.len()`: the byte before it is the `:` just found.
     let rest = &block[start..];
     let spaces = rest.iter().take_while(|&&b| b == b' ').count();
     let rest = &rest[spaces..];

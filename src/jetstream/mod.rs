@@ -14,7 +14,9 @@
 //! | [`error`] | [`ApiError`]: the err_code catalogue |
 //! | [`config`] | [`StreamConfig`]: decode, `normalise`, echo, idempotent-create, overlap |
 //! | `validate` | `StreamConfig::validate`: nats-server's `checkStreamCfg` rejections |
-//! | [`response`] | reply envelopes, stream info/state, paging, account info, msg get, pub-acks |
+//! | [`response`] | reply envelopes, stream info/state, paging, account info, msg get |
+//! | [`pub_ack`] | publish acks and error acks, byte-exact |
+//! | [`request`] | the small request bodies: info, names, purge, msg get, msg delete |
 //! | [`time`] | [`time::Timestamp`]: RFC 3339 nanos as Go writes them |
 //! | [`headers`] | header blocks: nats-server's case-sensitive lookup and the client reading |
 //! | [`expect`] | publish-header expectations and their check against the stream's state |
@@ -29,6 +31,8 @@ pub mod error;
 pub mod expect;
 pub mod headers;
 pub mod policy;
+pub mod pub_ack;
+pub mod request;
 pub mod response;
 pub mod time;
 mod validate;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use super::captured as cap;
 use crate::jetstream::expect::{parse_ttl, ExpectState, PublishExpectations, Rollup, Ttl, Verdict};
 use crate::jetstream::headers::{header_value, HeaderBlock, HeaderError};
-use crate::jetstream::response::pub_ack_error;
+use crate::jetstream::pub_ack::pub_ack_error;
 
 #[test]
 fn server_lookup_table() {

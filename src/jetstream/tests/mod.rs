@@ -6,4 +6,5 @@ mod captured;
 mod config;
 mod headers;
 mod proptests;
+mod request;
 mod response;

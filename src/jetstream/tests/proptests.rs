@@ -193,7 +193,7 @@ proptest! {
                 allow_msg_ttl: flags.2,
             };
             if let Err(e) = exp.check(&st) {
-                let ack = response::pub_ack_error("S", &e);
+                let ack = crate::jetstream::pub_ack::pub_ack_error("S", &e);
                 prop_assert!(serde_json::from_slice::<serde_json::Value>(&ack).is_ok());
             }
         }
@@ -203,7 +203,7 @@ proptest! {
     fn timestamps_and_acks_never_panic(ns in any::<u64>(), stream in ".*", seq in any::<u64>(), dup in any::<bool>()) {
         let t = Timestamp(ns).to_rfc3339();
         prop_assert!(t.ends_with('Z'));
-        let ack = response::pub_ack(&stream, Some(&stream), seq, dup);
+        let ack = crate::jetstream::pub_ack::pub_ack(&stream, Some(&stream), seq, dup);
         let v: serde_json::Value = serde_json::from_slice(&ack).expect("pub-acks are JSON");
         prop_assert_eq!(v["stream"].as_str(), Some(stream.as_str()));
         prop_assert_eq!(v["seq"].as_u64(), Some(seq));

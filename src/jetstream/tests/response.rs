@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::captured as cap;
 use crate::jetstream::config::StreamConfig;
+use crate::jetstream::pub_ack::{pub_ack, pub_ack_error};
 use crate::jetstream::response::{
     self as r, AccountUsage, ClusterInfo, StoredMsg, StreamInfo, StreamState,
 };
@@ -202,14 +203,14 @@ fn admin_successes() {
 
 #[test]
 fn pub_acks() {
-    assert_eq!(r::pub_ack("ORDERS", None, 1, false), cap::ACK1.as_bytes());
-    assert_eq!(r::pub_ack("ORDERS", None, 2, true), cap::ACK_DUP.as_bytes());
+    assert_eq!(pub_ack("ORDERS", None, 1, false), cap::ACK1.as_bytes());
+    assert_eq!(pub_ack("ORDERS", None, 2, true), cap::ACK_DUP.as_bytes());
     assert_eq!(
-        r::pub_ack("S", Some("hub"), 7, false),
+        pub_ack("S", Some("hub"), 7, false),
         br#"{"stream":"S","domain":"hub","seq":7}"#
     );
     assert_eq!(
-        r::pub_ack("a\"b", None, 1, false),
+        pub_ack("a\"b", None, 1, false),
         br#"{"stream":"a\"b","seq":1}"#
     );
     let errs = [
@@ -221,6 +222,6 @@ fn pub_acks() {
         (ApiError::rollup_not_permitted(), cap::ACK_ROLLUP),
     ];
     for (err, want) in errs {
-        assert_eq!(r::pub_ack_error("ORDERS", &err), want.as_bytes());
+        assert_eq!(pub_ack_error("ORDERS", &err), want.as_bytes());
     }
 }

@@ -145,8 +145,13 @@ impl ApiRequest<'_> {
 /// Is `name` a valid stream or consumer name? nats-server's `isValidAssetName` plus its length
 /// limit: non-empty, at most 255 bytes, none of `.`, `*`, `>`, `/`, `\` or whitespace.
 pub fn is_valid_name(name: &str) -> bool {
+    name.len() <= MAX_NAME_LEN && is_valid_asset_name(name)
+}
+
+/// nats-server's `isValidAssetName` alone (no length limit): non-empty, none of `.`, `*`,
+/// `>`, `/`, `\`, space, tab, CR, LF or form feed.
+pub fn is_valid_asset_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
         && !name.bytes().any(|b| {
             matches!(
                 b,

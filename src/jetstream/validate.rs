@@ -4,8 +4,8 @@
 //! refusals of features it does not implement. Must not: change the config (that is
 //! `normalise`). Hands off to: the API handler, which sends the error in the envelope.
 
-use super::api::{is_valid_name, MAX_NAME_LEN};
-use super::config::{Discard, StreamConfig};
+use super::api::{is_valid_asset_name, MAX_NAME_LEN};
+use super::config::{Discard, Retention, StreamConfig};
 use super::error::ApiError;
 use crate::subject;
 
@@ -49,8 +49,78 @@ impl StreamConfig {
         Ok(())
     }
 
+    /// [`validate`](Self::validate) plus the rules of nats-server's create handler: a new
+    /// stream can not be sealed, and `mirror_direct` needs a mirror.
+    ///
+    /// # Errors
+    /// As `validate`, and 10052 for those two.
+    pub fn validate_create(&self) -> Result<(), ApiError> {
+        self.validate_identity()?;
+        if self.sealed {
+            return invalid("stream configuration for create can not be sealed");
+        }
+        if self.mirror_direct && self.mirror.is_none() {
+            return invalid("stream has no mirror but does have mirror direct");
+        }
+        self.validate()
+    }
+
+    /// [`validate`](Self::validate) plus nats-server's update rules against the stream's
+    /// current (normalised) config `old`.
+    ///
+    /// # Errors
+    /// As `validate`, and 10052 with nats-server's text for a forbidden change.
+    pub fn validate_update(&self, old: &StreamConfig) -> Result<(), ApiError> {
+        self.validate()?;
+        let rules = [
+            (
+                self.name != old.name,
+                "stream configuration name must match original",
+            ),
+            (
+                self.storage != old.storage,
+                "stream configuration update can not change storage type",
+            ),
+            (
+                self.retention != old.retention
+                    && (self.retention == Retention::WorkQueue
+                        || old.retention == Retention::WorkQueue),
+                "stream configuration update can not change retention policy to/from workqueue",
+            ),
+            (
+                old.sealed && !self.sealed,
+                "stream configuration update can not unseal a sealed stream",
+            ),
+            (
+                old.deny_delete && !self.deny_delete,
+                "stream configuration update can not cancel deny message deletes",
+            ),
+            (
+                old.deny_purge && !self.deny_purge,
+                "stream configuration update can not cancel deny purge",
+            ),
+            (
+                old.allow_msg_ttl && !self.allow_msg_ttl,
+                "message TTL status can not be disabled",
+            ),
+            (
+                self.persist_mode != old.persist_mode,
+                "stream configuration update can not change persist mode",
+            ),
+        ];
+        match rules.iter().find(|(broken, _)| *broken) {
+            Some((_, why)) => invalid(why),
+            None => Ok(()),
+        }
+    }
+
     fn validate_identity(&self) -> Result<(), ApiError> {
-        if !is_valid_name(&self.name) && self.name.len() <= MAX_NAME_LEN {
+        // nats-server's create handler answers 10128 before checkStreamCfg sees the name.
+        if self.name.contains(['/', '\\']) {
+            return Err(ApiError::stream_name_path_separators());
+        }
+        // `isValidAssetName` first (any length), then the length limit, as nats-server.
+        if !is_valid_asset_name(&self.name) {
             return invalid("stream name is required and can not contain '.', '*', '>', '\\', '/'");
         }
         if self.name.len() > MAX_NAME_LEN {

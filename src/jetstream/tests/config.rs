@@ -222,9 +222,9 @@ fn validation_table() {
         ),
         (
             r#"{"name":"a/b","subjects":["x"]}"#,
-            500,
-            10052,
-            "stream name is required and can not contain '.', '*', '>', '\\', '/'",
+            400,
+            10128,
+            "Stream name can not contain path separators",
         ),
         (
             r#"{"name":"S","max_age":-1}"#,
@@ -399,4 +399,63 @@ fn overlap_with_other_streams() {
     assert!(!far.overlaps([&orders, &kv].into_iter()));
     // An update is not checked against itself.
     assert!(!orders.overlaps([&orders, &kv].into_iter()));
+}
+
+#[test]
+fn create_and_update_rules() {
+    let sealed = normalised(r#"{"name":"S","sealed":true}"#);
+    assert_eq!(
+        sealed.validate_create().unwrap_err().description,
+        "stream configuration for create can not be sealed"
+    );
+    let md = normalised(r#"{"name":"S","mirror_direct":true}"#);
+    assert_eq!(
+        md.validate_create().unwrap_err().description,
+        "stream has no mirror but does have mirror direct"
+    );
+    let long_dotted = format!(r#"{{"name":"{}.x"}}"#, "n".repeat(300));
+    assert_eq!(
+        check(&long_dotted).unwrap_err().description,
+        "stream name is required and can not contain '.', '*', '>', '\\', '/'"
+    );
+
+    let old = normalised(r#"{"name":"S","deny_delete":true,"allow_msg_ttl":true}"#);
+    let same = old.clone();
+    assert_eq!(same.validate_update(&old), Ok(()));
+    // Capture 03's update: allow_direct on.
+    let direct =
+        normalised(r#"{"name":"S","deny_delete":true,"allow_msg_ttl":true,"allow_direct":true}"#);
+    assert_eq!(direct.validate_update(&old), Ok(()));
+    let table = [
+        (
+            r#"{"name":"S","deny_delete":true,"allow_msg_ttl":true,"storage":"memory"}"#,
+            "stream configuration update can not change storage type",
+        ),
+        (
+            r#"{"name":"S","deny_delete":true,"allow_msg_ttl":true,"retention":"workqueue"}"#,
+            "stream configuration update can not change retention policy to/from workqueue",
+        ),
+        (
+            r#"{"name":"S","allow_msg_ttl":true}"#,
+            "stream configuration update can not cancel deny message deletes",
+        ),
+        (
+            r#"{"name":"S","deny_delete":true}"#,
+            "message TTL status can not be disabled",
+        ),
+        (
+            r#"{"name":"T","deny_delete":true,"allow_msg_ttl":true}"#,
+            "stream configuration name must match original",
+        ),
+    ];
+    for (body, why) in table {
+        assert_eq!(
+            normalised(body)
+                .validate_update(&old)
+                .unwrap_err()
+                .description,
+            why,
+            "{body}"
+        );
+    }
 }

@@ -15,6 +15,7 @@
 //! | [`config`] | [`StreamConfig`]: decode, `normalise`, echo, idempotent-create, overlap |
 //! | `validate` | `StreamConfig::validate`: nats-server's `checkStreamCfg` rejections |
 //! | [`response`] | reply envelopes, stream info/state, paging, account info, msg get |
+//! | [`direct`] | `DIRECT.GET` header blocks (hit and 404) |
 //! | [`pub_ack`] | publish acks and error acks, byte-exact |
 //! | [`request`] | the small request bodies: info, names, purge, msg get, msg delete |
 //! | [`time`] | [`time::Timestamp`]: RFC 3339 nanos as Go writes them |
@@ -27,6 +28,7 @@
 
 pub mod api;
 pub mod config;
+pub mod direct;
 pub mod error;
 pub mod expect;
 pub mod headers;

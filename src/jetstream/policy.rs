@@ -22,33 +22,51 @@ pub(crate) fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
-/// Declares a lower-case string enum with a default, as nats-server spells them.
-macro_rules! policy {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $var:ident = $text:literal),* }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-        pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $text)] $var,)*
-        }
-    };
+/// `retention`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Retention {
+    /// Keep until a limit is reached (the default).
+    #[default]
+    Limits,
+    /// Keep while some consumer is interested.
+    Interest,
+    /// Delete once acknowledged (`"workqueue"`).
+    WorkQueue,
 }
 
-policy!(
-    /// `retention`.
-    Retention { #[default] /** Keep until limits. */ Limits = "limits", /** Keep while consumers are interested. */ Interest = "interest", /** Delete on ack. */ WorkQueue = "workqueue" }
-);
-policy!(
-    /// `discard`: what happens at a limit.
-    Discard { #[default] /** Drop the oldest. */ Old = "old", /** Reject the new message. */ New = "new" }
-);
-policy!(
-    /// `storage`.
-    Storage { #[default] /** On disk. */ File = "file", /** In memory. */ Memory = "memory" }
-);
-policy!(
-    /// `compression` (leafd stores uncompressed either way but echoes the choice).
-    Compression { #[default] /** None. */ None = "none", /** S2. */ S2 = "s2" }
-);
+/// `discard`: what happens at a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Discard {
+    /// Drop the oldest messages (the default).
+    #[default]
+    Old,
+    /// Refuse the new message.
+    New,
+}
+
+/// `storage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    /// On disk (the default).
+    #[default]
+    File,
+    /// In memory.
+    Memory,
+}
+
+/// `compression`: echoed as chosen (how leafd's store compresses is its own business).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// No compression (the default).
+    #[default]
+    None,
+    /// S2.
+    S2,
+}
 
 /// `consumer_limits`: defaults for the stream's consumers. Zeros are omitted (`{}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

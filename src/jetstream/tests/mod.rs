@@ -8,3 +8,4 @@ mod headers;
 mod proptests;
 mod request;
 mod response;
+mod validate;

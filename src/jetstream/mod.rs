@@ -23,6 +23,29 @@
 //! | [`expect`] | publish-header expectations and their check against the stream's state |
 //! | [`policy`] | retention / discard / storage / compression enums, consumer limits |
 //!
+//! # Wiring (for the router, later)
+//!
+//! `parse_api_subject(subject)` → `ApiRequest`; decode the body with `api::parse_body` (or
+//! `StreamConfig::from_json`), `normalise`, `check_subject_name`, `validate_create` /
+//! `validate_update`, `overlaps` (10065) and `same_as` (idempotent create, else 10058); answer
+//! with `response::*` or `response::error_response(req.response_type()?, &err)`. A publish
+//! into a stream: `PublishExpectations::from_headers`, fill `ExpectState`, `check`, then
+//! `pub_ack::pub_ack` / `pub_ack_error`.
+//!
+//! # Where leafd differs from nats-server (on purpose)
+//!
+//! * Empty-ish bodies (`""`, whitespace, `null`, `{}`, `[]`) are accepted by every endpoint
+//!   (PROTOCOL.md §3.12); nats-server answers 10038 or 10025 for some of them.
+//! * `invalid JSON: …` carries serde_json's reason, not Go's; the codes are the same.
+//! * Subjects with invalid names (`STREAM.INFO.a*b`, `a/b`, > 255 bytes) parse as
+//!   `ApiRequest::Unknown` (no reply); a config naming a stream with `/` gets 10128.
+//! * `num_replicas > 1` is always 10074: leafd is a single node.
+//! * Mirrors, sources, subject transforms, republish, counters, atomic/batched publish and
+//!   message schedules are refused with 10052 naming the feature, not silently ignored.
+//! * An invalid `Nats-TTL` is refused (10165) even on streams without `allow_msg_ttl`, where
+//!   nats-server ignores it.
+//! * `_nats.ver` in responses is whatever version the caller advertises in INFO.
+//!
 //! Not here yet: streams' storage (retention, limits, dedupe window bookkeeping) and consumers'
 //! state machines (pull waiting lists, acks, redelivery); they will use these types.
 

@@ -116,8 +116,8 @@ pub struct StreamState {
     /// Distinct subjects; omitted when 0 (captured on an empty stream).
     #[serde(skip_serializing_if = "is_zero")]
     pub num_subjects: u64,
-    /// Per-subject counts, only with `subjects_filter`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Per-subject counts, only with `subjects_filter`; omitted when empty (Go `omitempty`).
+    #[serde(skip_serializing_if = "no_subjects")]
     pub subjects: Option<BTreeMap<String, u64>>,
     /// Interior deletes; omitted when 0.
     #[serde(skip_serializing_if = "is_zero")]
@@ -128,6 +128,10 @@ pub struct StreamState {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn no_subjects(s: &Option<BTreeMap<String, u64>>) -> bool {
+    s.as_ref().is_none_or(BTreeMap::is_empty)
 }
 
 /// `cluster`: a single node is its own leader.

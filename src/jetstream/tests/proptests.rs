@@ -143,8 +143,13 @@ fn json_body() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(k, v)| format!("\"{k}\":{v}"));
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..96),
-        proptest::collection::vec(pair, 0..8)
-            .prop_map(|p| format!("{{{}}}", p.join(",")).into_bytes()),
+        (proptest::collection::vec(pair, 0..8), any::<bool>()).prop_map(|(mut p, named)| {
+            // Half the objects are named, so valid configs (and the echo round trip) occur.
+            if named {
+                p.insert(0, "\"name\":\"S\"".to_owned());
+            }
+            format!("{{{}}}", p.join(",")).into_bytes()
+        }),
     ]
 }
 
@@ -174,6 +179,14 @@ proptest! {
                 ts: Timestamp(u64::MAX),
             };
             prop_assert!(serde_json::from_slice::<serde_json::Value>(&response::stream_create_response(&info)).is_ok());
+            // The echo, fed back (clients update with the config they were shown), is the
+            // same config: normalise is idempotent and serialisation loses nothing.
+            if cfg.validate().is_ok() {
+                let echoed = serde_json::to_vec(&cfg.for_response("2.15.1")).expect("config serialises");
+                let mut again = StreamConfig::from_json(&echoed).expect("the echo decodes");
+                again.normalise();
+                prop_assert!(again.same_as(&cfg));
+            }
         }
     }
 

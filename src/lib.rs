@@ -23,6 +23,7 @@
 //! | [`link`] | sockets and timers: accepting clients, reading, writing, keepalive | protocol, router |
 //! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
+//! | [`jetstream`] | JetStream API data layer: subjects, configs, errors, envelopes, publish headers. Pure; not yet wired to the router | (router, later) |
 //! | [`bench`] | `leafd bench`: a load generator that drives any NATS server side by side | protocol |
 //!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
@@ -45,6 +46,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod jetstream;
 pub mod link;
 pub mod protocol;
 pub mod router;

@@ -1,0 +1,67 @@
+//! JetStream timestamps as nats-server writes them: RFC 3339 UTC with nanoseconds, trailing
+//! zeros of the fraction trimmed (Go's `time.RFC3339Nano`), and Go's zero time for "never".
+//!
+//! Owns: the text form of a timestamp. Must not: read the clock; callers pass nanoseconds
+//! since the Unix epoch. Hands off to: `response` (`created`, `ts`, `first_ts`, `time`).
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Serialize, Serializer};
+
+/// Go's zero `time.Time`, which nats-server writes for an empty stream's `first_ts`/`last_ts`.
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// Nanoseconds since the Unix epoch; 0 means "never" and prints as [`ZERO_TIME`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// The RFC 3339 text, e.g. `2026-11-23T17:51:23.03900823Z` (capture 03: the trailing
+    /// zero of `…039008230` is trimmed) or `2026-11-23T17:51:23Z` for a whole second.
+    pub fn to_rfc3339(self) -> String {
+        if self.0 == 0 {
+            return ZERO_TIME.to_owned();
+        }
+        // u64 nanoseconds end in 2554, inside humantime's year-9999 range.
+        let mut s =
+            humantime::format_rfc3339_nanos(UNIX_EPOCH + Duration::from_nanos(self.0)).to_string();
+        // Always `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`: trim zeros before the `Z`, then a bare dot.
+        s.pop();
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+        s.push('Z');
+        s
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn go_rfc3339_nano_table() {
+        let table: &[(u64, &str)] = &[
+            (0, "0001-01-01T00:00:00Z"),
+            // Capture 03: created, first_ts, the msg-get time with its trimmed zero.
+            (1_795_456_282_776_714_495, "2026-11-23T17:51:22.776714495Z"),
+            (1_795_456_283_039_008_230, "2026-11-23T17:51:23.03900823Z"),
+            (1_795_456_283_500_000_000, "2026-11-23T17:51:23.5Z"),
+            (1_795_456_283_000_000_000, "2026-11-23T17:51:23Z"),
+            (1, "1970-01-01T00:00:00.000000001Z"),
+            (u64::MAX, "2554-07-21T23:34:33.709551615Z"),
+        ];
+        for (ns, want) in table {
+            assert_eq!(Timestamp(*ns).to_rfc3339(), *want, "{ns}");
+        }
+    }
+}

@@ -23,6 +23,7 @@
 //! | [`link`] | sockets and timers: accepting clients, reading, writing, keepalive | protocol, router |
 //! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
+//! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction) and an in-memory twin. No sockets | (later) jetstream |
 //! | [`bench`] | `leafd bench`: a load generator that drives any NATS server side by side | protocol |
 //!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
@@ -49,5 +50,6 @@ pub mod link;
 pub mod protocol;
 pub mod router;
 pub mod server;
-pub mod sublist;
+pub mod store;
 pub mod subject;
+pub mod sublist;

@@ -51,5 +51,5 @@ pub mod protocol;
 pub mod router;
 pub mod server;
 pub mod store;
-pub mod subject;
 pub mod sublist;
+pub mod subject;

@@ -28,6 +28,8 @@ pub mod segment;
 
 #[cfg(test)]
 mod log_tests;
+#[cfg(test)]
+mod model_tests;
 
 pub use error::StoreError;
 pub use log::{Evicted, LogConfig, SegmentLog, StoredMsg, SyncHandle};

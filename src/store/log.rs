@@ -17,6 +17,8 @@ use super::error::StoreError;
 use super::record::{self, RecordRef};
 use super::recovery::{self, Recovery};
 use super::segment::{Segment, SharedFile, SEG_HEADER_LEN};
+pub use super::stored::{Evicted, StoredMsg};
+pub use super::sync::SyncHandle;
 
 /// Sizes and thresholds of one log. The caller derives them from `config::StoreConfig`
 /// and the board's limits.
@@ -42,78 +44,6 @@ impl Default for LogConfig {
             write_buffer: 256 << 10,
             compact_below: 0.5,
         }
-    }
-}
-
-/// A message read back from the log (owned).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredMsg {
-    /// Stream sequence.
-    pub seq: u64,
-    /// Nanoseconds since the Unix epoch, as given to `append`.
-    pub timestamp_ns: i64,
-    /// Subject bytes.
-    pub subject: Vec<u8>,
-    /// Headers block.
-    pub headers: Vec<u8>,
-    /// Payload.
-    pub payload: Vec<u8>,
-}
-
-impl From<RecordRef<'_>> for StoredMsg {
-    fn from(r: RecordRef<'_>) -> StoredMsg {
-        StoredMsg {
-            seq: r.seq,
-            timestamp_ns: r.timestamp_ns,
-            subject: r.subject.to_vec(),
-            headers: r.headers.to_vec(),
-            payload: r.payload.to_vec(),
-        }
-    }
-}
-
-/// What an eviction or purge removed, for the caller to log and count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Evicted {
-    /// First seq of the removed range.
-    pub first: u64,
-    /// Last seq of the removed range (inclusive).
-    pub last: u64,
-    /// Live messages that were removed (already-deleted ones are not counted).
-    pub msgs: u64,
-    /// Their encoded bytes.
-    pub bytes: u64,
-}
-
-/// Makes everything appended before it was taken durable; runs on any thread.
-///
-/// Contract: take it with [`SegmentLog::sync_handle`] (which first writes the user-space
-/// buffer to the files), run it off the event loop, then tell the log with
-/// [`SegmentLog::synced`]. Keep at most one handle in flight per log: a later handle only
-/// covers files written after the earlier one was taken. If `run` fails, do not ack: the
-/// kernel may have dropped the dirty pages, so the log must be dropped and reopened
-/// (recovery then decides what is on disk).
-#[derive(Debug)]
-pub struct SyncHandle {
-    files: Vec<SharedFile>,
-    dir: Option<SharedFile>,
-    target: u64,
-}
-
-impl SyncHandle {
-    /// `fdatasync`s every file written since the last handle, then `fsync`s the directory if
-    /// a file was created or removed; returns the highest seq now durable.
-    ///
-    /// # Errors
-    /// The first failing sync, with its path.
-    pub fn run(self) -> Result<u64, StoreError> {
-        for f in &self.files {
-            f.file.sync_data().map_err(|e| StoreError::io(&f.path, e))?;
-        }
-        if let Some(d) = &self.dir {
-            d.file.sync_all().map_err(|e| StoreError::io(&d.path, e))?;
-        }
-        Ok(self.target)
     }
 }
 

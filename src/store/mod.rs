@@ -25,6 +25,8 @@ pub mod mem;
 pub mod record;
 pub mod recovery;
 pub mod segment;
+pub mod stored;
+pub mod sync;
 
 #[cfg(test)]
 mod log_tests;

@@ -274,3 +274,35 @@ fn fill_more(log: &mut SegmentLog) {
     log.append(b"late", b"", b"after the handle", 0)
         .expect("append");
 }
+
+#[test]
+fn foreign_and_odd_files_do_not_stop_open() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    fs::write(tmp.path().join(format!("{:020}.seg", 0)), b"zero base").expect("write");
+    fs::write(
+        tmp.path().join(format!("{:020}.seg", u64::MAX)),
+        b"huge base",
+    )
+    .expect("write");
+    fs::write(tmp.path().join(format!("{:020}.del", 77)), b"orphan marks").expect("write");
+    fs::write(tmp.path().join("notes.txt"), b"operator notes").expect("write");
+    let mut log = open(tmp.path(), 1024);
+    assert_eq!(log.append(b"s", b"", b"p", 0).expect("append"), 1);
+    assert!(!tmp.path().join(format!("{:020}.del", 77)).exists());
+}
+
+#[test]
+fn torn_header_of_new_last_segment_is_rewritten() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut log = open(tmp.path(), 1 << 20);
+    fill(&mut log, 5);
+    log.sync().expect("sync");
+    drop(log);
+    // A segment created just before a crash, header only partly on disk.
+    let header = super::segment::encode_header(6);
+    fs::write(tmp.path().join(format!("{:020}.seg", 6)), &header[..10]).expect("write");
+    let (mut log, rec) = SegmentLog::open(tmp.path(), cfg(1 << 20)).expect("reopen");
+    assert!(rec.quarantined.is_empty() && rec.gaps.is_empty(), "{rec:?}");
+    assert_eq!(log.append(b"s", b"", b"p", 0).expect("append"), 6);
+    assert_eq!(contents(&log).len(), 6);
+}

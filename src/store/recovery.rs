@@ -86,10 +86,13 @@ fn list(dir: &Path) -> Result<Vec<u64>, StoreError> {
         let entry = entry.map_err(io(dir))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
+        // Bases outside 1..=u64::MAX/2 are not ours (seq 0 does not exist, and seq
+        // arithmetic must not overflow): such files are left alone.
         let parse = |stem: &str| {
-            (stem.len() == 20)
+            let base = (stem.len() == 20)
                 .then(|| stem.parse::<u64>().ok())
-                .flatten()
+                .flatten()?;
+            (1..=u64::MAX / 2).contains(&base).then_some(base)
         };
         if let Some(base) = name.strip_suffix(".seg").and_then(parse) {
             bases.push(base);

@@ -306,3 +306,34 @@ fn torn_header_of_new_last_segment_is_rewritten() {
     assert_eq!(log.append(b"s", b"", b"p", 0).expect("append"), 6);
     assert_eq!(contents(&log).len(), 6);
 }
+
+#[test]
+fn stale_delete_mark_does_not_delete_a_reused_seq() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut log = open(tmp.path(), 1 << 20);
+    fill(&mut log, 3);
+    log.sync().expect("sync");
+    let path = log.active_path().expect("active").to_path_buf();
+    let synced = fs::metadata(&path).expect("meta").len();
+    log.append(b"s", b"", b"unsynced", 0).expect("append");
+    assert!(log.delete(4).expect("delete"));
+    log.flush().expect("flush"); // the mark for 4 reaches the .del file
+    drop(log);
+    // Crash: seq 4's record is torn away, its delete mark is not.
+    OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_len(synced)
+        .expect("cut");
+    let mut log = open(tmp.path(), 1 << 20);
+    assert_eq!(log.last_seq(), 3);
+    assert_eq!(log.append(b"s", b"", b"reused", 0).expect("append"), 4);
+    log.sync().expect("sync");
+    drop(log);
+    let log = open(tmp.path(), 1 << 20);
+    assert_eq!(
+        log.get(4).expect("get").expect("not born deleted").payload,
+        b"reused"
+    );
+}

@@ -223,3 +223,28 @@ proptest! {
         run(ops);
     }
 }
+
+/// Found by this model test: a crash tore the header of a fresh segment whose delete mark
+/// was already written; the segment restarted empty, but the stale mark deleted the seq
+/// reused by the next append.
+#[test]
+fn regression_stale_mark_on_torn_new_segment() {
+    run(vec![
+        Op::Append {
+            subject: 0,
+            len: 24,
+        },
+        Op::Append {
+            subject: 0,
+            len: 223,
+        },
+        Op::Append {
+            subject: 133,
+            len: 67,
+        },
+        Op::Delete(61274),
+        Op::Crash(0),
+        Op::Append { subject: 0, len: 0 },
+        Op::Reopen,
+    ]);
+}

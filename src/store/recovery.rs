@@ -270,14 +270,12 @@ pub fn recover(
             file.set_len(0).map_err(io(&path))?;
             file.write_all_at(&expected, 0).map_err(io(&path))?;
             file.sync_data().map_err(io(&path))?;
-            segs.push(Segment::recovered(
-                dir,
-                base,
-                file,
-                Vec::new(),
-                SEG_HEADER_LEN as u64,
-                Vec::new(),
-            ));
+            let end = SEG_HEADER_LEN as u64;
+            let mut seg = Segment::recovered(dir, base, file, Vec::new(), end, Vec::new());
+            // It holds no records, so any delete marks are stale: drop them (regression
+            // found by the model test: a reused seq came back deleted).
+            load_marks(dir, &mut seg)?;
+            segs.push(seg);
             continue;
         }
         if overlaps || !segment::header_ok(&head[..got], base) {

@@ -24,6 +24,7 @@
 //! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
 //! | [`jetstream`] | JetStream API data layer: subjects, configs, errors, envelopes, publish headers. Pure; not yet wired to the router | (router, later) |
+//! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction) and an in-memory twin. No sockets | (later) jetstream |
 //! | [`bench`] | `leafd bench`: a load generator that drives any NATS server side by side | protocol |
 //!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
@@ -51,5 +52,6 @@ pub mod link;
 pub mod protocol;
 pub mod router;
 pub mod server;
+pub mod store;
 pub mod subject;
 pub mod sublist;

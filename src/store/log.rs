@@ -1,0 +1,461 @@
+//! [`SegmentLog`]: one stream's durable message log, a directory of segment files.
+//!
+//! Owns: the segment list (oldest first), seq assignment, rolling at `segment_bytes`,
+//! live counts, delete marks, eviction of whole segments, compaction candidates, and the
+//! group-commit [`SyncHandle`]. Must not: know streams, subjects' meaning or limits policy
+//! (the caller decides what to evict), or block on fsync unless asked (`sync`).
+//! Hands off to: `segment` (bytes and index), `recovery` (open), the caller (JetStream,
+//! later), which runs [`SyncHandle::run`] off the event loop.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fs::{self, File};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::error::StoreError;
+use super::record::{self, RecordRef};
+use super::recovery::{self, Recovery};
+use super::segment::{Segment, SharedFile, SEG_HEADER_LEN};
+pub use super::stored::{Evicted, StoredMsg};
+pub use super::sync::SyncHandle;
+
+/// Sizes and thresholds of one log. The caller derives them from `config::StoreConfig`
+/// and the board's limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// A segment rolls before it would grow past this (a single larger record gets a
+    /// segment of its own).
+    pub segment_bytes: u64,
+    /// Largest encoded record (30-byte header + subject + headers + payload).
+    pub max_record: usize,
+    /// Appended bytes held in user space before they are written to the file anyway.
+    pub write_buffer: usize,
+    /// A rolled segment whose live bytes fall below this share of its records' bytes is
+    /// listed as a compaction candidate.
+    pub compact_below: f64,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig {
+            segment_bytes: 8 << 20,
+            max_record: (1 << 20) + (64 << 10),
+            write_buffer: 256 << 10,
+            compact_below: 0.5,
+        }
+    }
+}
+
+/// One stream's append-only log of segment files.
+#[derive(Debug)]
+pub struct SegmentLog {
+    dir: SharedFile,
+    cfg: LogConfig,
+    /// Oldest first; never empty; the last one is the active segment.
+    segments: VecDeque<Segment>,
+    next_seq: u64,
+    durable_seq: u64,
+    msgs: u64,
+    bytes: u64,
+    /// A segment or `.del` file was created or removed since the last sync handle.
+    dir_dirty: bool,
+    /// Bases of rolled segments whose live share fell below `compact_below`.
+    candidates: BTreeSet<u64>,
+}
+
+impl SegmentLog {
+    /// Opens (creating if needed) the log in `dir` and recovers it; see `recovery` for what
+    /// happens to torn or damaged files. Everything recovered is durable when this returns.
+    ///
+    /// # Errors
+    /// An invalid config or an I/O error; never the content of a file.
+    pub fn open(dir: &Path, cfg: LogConfig) -> Result<(SegmentLog, Recovery), StoreError> {
+        if cfg.segment_bytes <= SEG_HEADER_LEN as u64 || cfg.segment_bytes > u64::from(u32::MAX) {
+            return Err(StoreError::Config("segment_bytes must be > 24 and < 4 GiB"));
+        }
+        if cfg.max_record < record::HEADER_LEN || cfg.max_record > u32::MAX as usize {
+            return Err(StoreError::Config("max_record must be >= 30 and < 4 GiB"));
+        }
+        fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let dir_file = File::open(dir).map_err(|e| StoreError::io(dir, e))?;
+        let dir_shared = SharedFile {
+            path: dir.to_path_buf(),
+            file: Arc::new(dir_file),
+        };
+        let mut report = Recovery::default();
+        let (segs, next_seq) = recovery::recover(dir, cfg.max_record, &mut report)?;
+        let mut log = SegmentLog {
+            dir: dir_shared,
+            cfg,
+            segments: segs.into(),
+            next_seq,
+            durable_seq: next_seq - 1,
+            msgs: 0,
+            bytes: 0,
+            dir_dirty: true,
+            candidates: BTreeSet::new(),
+        };
+        let last_next = log.segments.back().map(Segment::next_seq);
+        if last_next != Some(next_seq) {
+            // Empty directory, or the last segment was quarantined whole.
+            if let Some(n) = last_next {
+                report.gaps.push((n, next_seq - 1));
+            }
+            log.segments.push_back(Segment::create(dir, next_seq)?);
+        }
+        log.msgs = log.segments.iter().map(Segment::live).sum();
+        log.bytes = log.segments.iter().map(Segment::live_bytes).sum();
+        let bases: Vec<u64> = log.segments.iter().map(Segment::base).collect();
+        for base in bases {
+            log.check_candidate(base);
+        }
+        log.sync()?;
+        Ok((log, report))
+    }
+
+    fn active(&mut self) -> &mut Segment {
+        // Invariant: `segments` is never empty (open and remove_front keep one).
+        self.segments
+            .back_mut()
+            .expect("a log always has an active segment")
+    }
+
+    fn find(&self, seq: u64) -> Option<usize> {
+        self.segments
+            .partition_point(|s| s.base() <= seq)
+            .checked_sub(1)
+    }
+
+    /// Appends a message and returns its seq. It is in the user-space buffer: readable
+    /// at once, durable only after a sync that covers it.
+    ///
+    /// # Errors
+    /// [`StoreError::RecordTooLarge`], or an I/O error writing the buffer or rolling.
+    pub fn append(
+        &mut self,
+        subject: &[u8],
+        headers: &[u8],
+        payload: &[u8],
+        timestamp_ns: i64,
+    ) -> Result<u64, StoreError> {
+        let len = record::encoded_len(subject.len(), headers.len(), payload.len());
+        if len > self.cfg.max_record || subject.len() > usize::from(u16::MAX) {
+            return Err(StoreError::RecordTooLarge {
+                len,
+                max: self.cfg.max_record,
+            });
+        }
+        let active = self.active();
+        if active.count() > 0 && active.end() + len as u64 > self.cfg.segment_bytes {
+            self.roll()?;
+        }
+        let seq = self.next_seq;
+        let rec = RecordRef {
+            seq,
+            timestamp_ns,
+            subject,
+            headers,
+            payload,
+        };
+        let max = self.cfg.max_record;
+        let n = self.active().append(&rec, max)?;
+        self.next_seq += 1;
+        self.msgs += 1;
+        self.bytes += n;
+        if self.active().buffered() >= self.cfg.write_buffer {
+            self.flush()?;
+        }
+        Ok(seq)
+    }
+
+    fn roll(&mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        let base = self.active().base();
+        let seg = Segment::create(&self.dir.path, self.next_seq)?;
+        self.segments.push_back(seg);
+        self.dir_dirty = true;
+        self.check_candidate(base);
+        Ok(())
+    }
+
+    /// Reads live message `seq` into `buf` (reused across calls) and returns it borrowed.
+    ///
+    /// # Errors
+    /// An I/O error, or [`StoreError::Corrupt`] if the bytes changed under us.
+    pub fn get_into<'b>(
+        &self,
+        seq: u64,
+        buf: &'b mut Vec<u8>,
+    ) -> Result<Option<RecordRef<'b>>, StoreError> {
+        match self.find(seq) {
+            Some(i) => self.segments[i].read(seq, buf),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads live message `seq`, owned.
+    ///
+    /// # Errors
+    /// See [`SegmentLog::get_into`].
+    pub fn get(&self, seq: u64) -> Result<Option<StoredMsg>, StoreError> {
+        let mut buf = Vec::new();
+        Ok(self.get_into(seq, &mut buf)?.map(StoredMsg::from))
+    }
+
+    /// Marks `seq` deleted; `false` if it was not live. The mark is durable after the next
+    /// sync; the segment file is never rewritten.
+    ///
+    /// # Errors
+    /// An I/O error writing buffered marks.
+    pub fn delete(&mut self, seq: u64) -> Result<bool, StoreError> {
+        let Some(i) = self.find(seq) else {
+            return Ok(false);
+        };
+        let Some(n) = self.segments[i].delete(seq) else {
+            return Ok(false);
+        };
+        self.msgs -= 1;
+        self.bytes -= n;
+        let base = self.segments[i].base();
+        self.check_candidate(base);
+        if self.segments[i].buffered() >= self.cfg.write_buffer {
+            self.flush()?;
+        }
+        Ok(true)
+    }
+
+    fn check_candidate(&mut self, base: u64) {
+        let Some(i) = self.find(base) else { return };
+        let seg = &self.segments[i];
+        let total = seg.end() - SEG_HEADER_LEN as u64;
+        let rolled = i + 1 < self.segments.len();
+        if rolled && total > 0 && (seg.live_bytes() as f64) < self.cfg.compact_below * total as f64
+        {
+            self.candidates.insert(base);
+        }
+    }
+
+    /// Bases of rolled segments whose live share is below `compact_below` (compaction itself
+    /// is not implemented yet; evicting them when they empty is).
+    pub fn compaction_candidates(&self) -> impl Iterator<Item = u64> + '_ {
+        self.candidates.iter().copied()
+    }
+
+    /// Removes the oldest segment and its files; if it is the active one, a fresh empty
+    /// segment at `next_seq` is made durable first so the seq floor survives a crash.
+    fn remove_front(&mut self) -> Result<Evicted, StoreError> {
+        if self.segments.len() == 1 {
+            let mut seg = Segment::create(&self.dir.path, self.next_seq)?;
+            seg.write_buffered()?;
+            let mut files = Vec::new();
+            seg.take_dirty(&mut files);
+            SyncHandle {
+                files,
+                dir: Some(self.dir.clone()),
+                target: 0,
+            }
+            .run()?;
+            self.segments.push_back(seg);
+        }
+        let Some(seg) = self.segments.pop_front() else {
+            return Err(StoreError::Config("log has no segment"));
+        };
+        for path in seg.file_paths() {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(&path, e)),
+            }
+        }
+        self.dir_dirty = true;
+        self.candidates.remove(&seg.base());
+        self.msgs -= seg.live();
+        self.bytes -= seg.live_bytes();
+        Ok(Evicted {
+            first: seg.base(),
+            last: seg.next_seq() - 1,
+            msgs: seg.live(),
+            bytes: seg.live_bytes(),
+        })
+    }
+
+    /// Deletes the oldest segment whole (the active one too, if it is the only one with
+    /// records); `None` if the log holds no records. The removal is durable after the next
+    /// sync.
+    ///
+    /// # Errors
+    /// An I/O error removing or creating files.
+    pub fn evict_oldest_segment(&mut self) -> Result<Option<Evicted>, StoreError> {
+        if self.segments.front().is_none_or(|s| s.count() == 0) {
+            return Ok(None);
+        }
+        self.remove_front().map(Some)
+    }
+
+    /// Removes every message with a seq below `seq`: whole segments are deleted, the
+    /// straddling one gets delete marks. Returns the range removed, `None` if nothing was.
+    ///
+    /// # Errors
+    /// An I/O error removing files or writing marks.
+    pub fn purge_before(&mut self, seq: u64) -> Result<Option<Evicted>, StoreError> {
+        let seq = seq.min(self.next_seq);
+        let mut out: Option<Evicted> = None;
+        let mut merge = |e: Evicted| {
+            let o = out.get_or_insert(Evicted {
+                first: e.first,
+                last: e.last,
+                msgs: 0,
+                bytes: 0,
+            });
+            o.last = e.last;
+            o.msgs += e.msgs;
+            o.bytes += e.bytes;
+        };
+        while self
+            .segments
+            .front()
+            .is_some_and(|s| s.count() > 0 && s.next_seq() <= seq)
+        {
+            merge(self.remove_front()?);
+        }
+        if let Some(front) = self.segments.front() {
+            let base = front.base();
+            if base < seq {
+                let (mut msgs, mut bytes) = (0, 0);
+                for s in base..seq {
+                    if let Some(n) = self.segments[0].delete(s) {
+                        msgs += 1;
+                        bytes += n;
+                    }
+                }
+                self.msgs -= msgs;
+                self.bytes -= bytes;
+                self.check_candidate(base);
+                merge(Evicted {
+                    first: base,
+                    last: seq - 1,
+                    msgs,
+                    bytes,
+                });
+                self.flush()?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lowest live seq; `last_seq() + 1` when the log is empty.
+    pub fn first_seq(&self) -> u64 {
+        self.segments
+            .iter()
+            .find_map(Segment::first_live)
+            .unwrap_or(self.next_seq)
+    }
+
+    /// Highest seq ever assigned (0 before the first append), deleted or not.
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// Live messages.
+    pub fn msgs(&self) -> u64 {
+        self.msgs
+    }
+
+    /// Encoded bytes of the live messages (30-byte header + subject + headers + payload).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Highest seq known durable (set by `sync`, `synced`, and `open`).
+    pub fn durable_seq(&self) -> u64 {
+        self.durable_seq
+    }
+
+    /// The active segment's file (for tests and diagnostics).
+    pub fn active_path(&self) -> Option<&Path> {
+        self.segments.back().map(Segment::path)
+    }
+
+    /// Directory of this log.
+    pub fn dir(&self) -> &Path {
+        &self.dir.path
+    }
+
+    /// What the files in the log directory (and its `quarantine/`) occupy on disk, as `du`
+    /// counts it: allocated 512-byte blocks, not lengths.
+    ///
+    /// # Errors
+    /// An I/O error listing or stating.
+    pub fn disk_bytes(&self) -> Result<u64, StoreError> {
+        disk_usage(&self.dir.path)
+    }
+
+    /// Writes the user-space buffers to the files (page cache). Survives a process crash,
+    /// not a power cut.
+    ///
+    /// # Errors
+    /// A write fails (the bytes stay buffered).
+    pub fn flush(&mut self) -> Result<(), StoreError> {
+        for seg in self.segments.iter_mut().rev() {
+            if seg.buffered() > 0 && seg.write_buffered()? {
+                self.dir_dirty = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns a handle that makes everything appended so far durable; see
+    /// [`SyncHandle`] for the contract.
+    ///
+    /// # Errors
+    /// The flush fails.
+    pub fn sync_handle(&mut self) -> Result<SyncHandle, StoreError> {
+        self.flush()?;
+        let mut files = Vec::new();
+        for seg in &mut self.segments {
+            seg.take_dirty(&mut files);
+        }
+        let dir = std::mem::take(&mut self.dir_dirty).then(|| self.dir.clone());
+        Ok(SyncHandle {
+            files,
+            dir,
+            target: self.next_seq - 1,
+        })
+    }
+
+    /// Records that a [`SyncHandle`] returned `seq`.
+    pub fn synced(&mut self, seq: u64) {
+        self.durable_seq = self.durable_seq.max(seq);
+    }
+
+    /// Flush + fdatasync + directory fsync, on this thread; returns the highest durable seq.
+    ///
+    /// # Errors
+    /// See [`SyncHandle::run`]; after an error, reopen the log.
+    pub fn sync(&mut self) -> Result<u64, StoreError> {
+        let seq = self.sync_handle()?.run()?;
+        self.synced(seq);
+        Ok(seq)
+    }
+}
+
+/// Sum of allocated blocks × 512 over the files in `dir` and `dir/quarantine`.
+fn disk_usage(dir: &Path) -> Result<u64, StoreError> {
+    let mut total = 0;
+    let mut dirs: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in fs::read_dir(&d).map_err(|e| StoreError::io(&d, e))? {
+            let entry = entry.map_err(|e| StoreError::io(&d, e))?;
+            let meta = entry
+                .metadata()
+                .map_err(|e| StoreError::io(&entry.path(), e))?;
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                total += meta.blocks() * 512;
+            }
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,425 @@
+//! One segment file of a stream's log, with its in-memory index and delete marks.
+//!
+//! Owns: the segment header (`LEAFSEG1`, version, base seq), the file name scheme
+//! (`<base:020>.seg`, marks in `<base:020>.del`), the user-space append buffer, the
+//! offset index (`Vec<u32>` by `seq - base`), the deleted bitmap, and positional reads.
+//! Must not: decide when to roll, sync or evict (that is `log`), or scan files on open
+//! (that is `recovery`, which hands back a filled [`Segment`]).
+//! Hands off to: `log` (appends, reads, deletes) and the sync handle (the `Arc<File>`s).
+//!
+//! # File layout
+//! ```text
+//! 0   8 magic "LEAFSEG1"
+//! 8   4 format version (u32 LE, currently 1)
+//! 12  8 base seq (u64 LE)
+//! 20  4 crc32 of bytes 0..20
+//! 24  records (see `record`), seqs base, base+1, ... with no holes
+//! ```
+//! A `.del` file holds 12-byte delete marks: `seq: u64 LE | crc32(seq bytes): u32 LE`, appended
+//! in delete order; a torn last mark fails its CRC and is dropped on open.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::error::StoreError;
+use super::record::{self, RecordRef};
+
+/// Bytes of the segment header.
+pub const SEG_HEADER_LEN: usize = 24;
+/// The magic at the start of every segment file.
+pub const MAGIC: &[u8; 8] = b"LEAFSEG1";
+/// The record/segment format this code writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Bytes per delete mark in a `.del` file.
+pub const MARK_LEN: usize = 12;
+
+/// `<dir>/<base:020>.seg`
+pub fn seg_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}.seg"))
+}
+
+/// `<dir>/<base:020>.del`
+pub fn del_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}.del"))
+}
+
+/// The segment header for `base`.
+pub fn encode_header(base: u64) -> [u8; SEG_HEADER_LEN] {
+    let mut h = [0u8; SEG_HEADER_LEN];
+    h[..8].copy_from_slice(MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[12..20].copy_from_slice(&base.to_le_bytes());
+    let crc = crc32fast::hash(&h[..20]);
+    h[20..24].copy_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// Whether `bytes` (the start of a file) is a valid header for `base`.
+pub fn header_ok(bytes: &[u8], base: u64) -> bool {
+    bytes.get(..SEG_HEADER_LEN) == Some(&encode_header(base)[..])
+}
+
+/// Encodes one delete mark.
+pub fn encode_mark(seq: u64, out: &mut Vec<u8>) {
+    let b = seq.to_le_bytes();
+    out.extend_from_slice(&b);
+    out.extend_from_slice(&crc32fast::hash(&b).to_le_bytes());
+}
+
+/// Decodes the marks in a `.del` file's bytes, stopping at the first bad one.
+/// Returns the seqs and how many bytes were valid.
+pub fn decode_marks(bytes: &[u8]) -> (Vec<u64>, usize) {
+    let mut seqs = Vec::new();
+    for chunk in bytes.chunks_exact(MARK_LEN) {
+        let (s, c) = chunk.split_at(8);
+        let mut sb = [0u8; 8];
+        sb.copy_from_slice(s);
+        let mut cb = [0u8; 4];
+        cb.copy_from_slice(c);
+        if crc32fast::hash(&sb) != u32::from_le_bytes(cb) {
+            break;
+        }
+        seqs.push(u64::from_le_bytes(sb));
+    }
+    let valid = seqs.len() * MARK_LEN;
+    (seqs, valid)
+}
+
+/// A file plus its path, shared with a sync handle running on another thread.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    /// Where the file is (for errors).
+    pub path: PathBuf,
+    /// The open file.
+    pub file: Arc<File>,
+}
+
+impl SharedFile {
+    /// Writes `bytes` at `at`.
+    fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StoreError> {
+        self.file
+            .write_all_at(bytes, at)
+            .map_err(|e| StoreError::io(&self.path, e))
+    }
+}
+
+/// The `.del` file of a segment: created lazily on the first delete.
+#[derive(Debug, Default)]
+struct Marks {
+    file: Option<SharedFile>,
+    /// Bytes written to the file.
+    written: u64,
+    /// Encoded marks not yet written.
+    pending: Vec<u8>,
+    /// Written since the last sync handle was taken.
+    dirty: bool,
+}
+
+/// One segment: file, index, bitmap, buffer.
+#[derive(Debug)]
+pub struct Segment {
+    base: u64,
+    dir: PathBuf,
+    file: SharedFile,
+    /// Offset of record `seq - base`.
+    offsets: Vec<u32>,
+    /// Logical end: file bytes written plus `buf`.
+    end: u64,
+    /// Bytes written to the file (page cache).
+    written: u64,
+    /// Bytes appended but not yet written; they belong at offset `written`.
+    buf: Vec<u8>,
+    /// Bit `i` set: record `base + i` is deleted.
+    deleted: Vec<u64>,
+    live: u64,
+    live_bytes: u64,
+    marks: Marks,
+    /// Bytes written to the segment file since the last sync handle was taken.
+    dirty: bool,
+}
+
+impl Segment {
+    /// Creates `<dir>/<base>.seg` (it must not exist); the header waits in the buffer.
+    ///
+    /// # Errors
+    /// The file cannot be created.
+    pub fn create(dir: &Path, base: u64) -> Result<Segment, StoreError> {
+        let path = seg_path(dir, base);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
+        let mut seg = Segment::recovered(dir, base, file, Vec::new(), 0, Vec::new());
+        seg.buf.extend_from_slice(&encode_header(base));
+        seg.end = SEG_HEADER_LEN as u64;
+        Ok(seg)
+    }
+
+    /// A segment rebuilt by recovery: `file` holds a header and the records at `offsets`,
+    /// ending at `end` (the file length); `deleted_seqs` are marks read from `.del`.
+    pub fn recovered(
+        dir: &Path,
+        base: u64,
+        file: File,
+        offsets: Vec<u32>,
+        end: u64,
+        deleted_seqs: Vec<u64>,
+    ) -> Segment {
+        let mut seg = Segment {
+            base,
+            dir: dir.to_path_buf(),
+            file: SharedFile {
+                path: seg_path(dir, base),
+                file: Arc::new(file),
+            },
+            deleted: vec![0; offsets.len().div_ceil(64)],
+            live: offsets.len() as u64,
+            live_bytes: 0,
+            offsets,
+            end,
+            written: end,
+            buf: Vec::new(),
+            marks: Marks::default(),
+            dirty: false,
+        };
+        seg.live_bytes = (0..seg.offsets.len()).map(|i| seg.len_of(i)).sum();
+        for seq in deleted_seqs {
+            seg.mark(seq);
+        }
+        seg
+    }
+
+    /// Attaches the existing `.del` file (recovery), `written` bytes long.
+    pub fn attach_marks(&mut self, file: File, written: u64) {
+        self.marks.file = Some(SharedFile {
+            path: del_path(&self.dir, self.base),
+            file: Arc::new(file),
+        });
+        self.marks.written = written;
+    }
+
+    /// First seq this segment holds or will hold.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// Records in the segment, deleted ones included.
+    pub fn count(&self) -> u64 {
+        self.offsets.len() as u64
+    }
+
+    /// One past the last seq in the segment.
+    pub fn next_seq(&self) -> u64 {
+        self.base + self.count()
+    }
+
+    /// Live (not deleted) records.
+    pub fn live(&self) -> u64 {
+        self.live
+    }
+
+    /// Encoded bytes of the live records.
+    pub fn live_bytes(&self) -> u64 {
+        self.live_bytes
+    }
+
+    /// Logical size of the segment (header + records, written or buffered).
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Bytes waiting in the user-space buffer.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() + self.marks.pending.len()
+    }
+
+    /// Path of the segment file.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    fn len_of(&self, i: usize) -> u64 {
+        let start = u64::from(self.offsets[i]);
+        let stop = self.offsets.get(i + 1).map_or(self.end, |&o| u64::from(o));
+        stop - start
+    }
+
+    fn index(&self, seq: u64) -> Option<usize> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        (i < self.offsets.len()).then_some(i)
+    }
+
+    /// Whether `seq` is in this segment and not deleted.
+    pub fn is_live(&self, seq: u64) -> bool {
+        self.index(seq)
+            .is_some_and(|i| self.deleted[i / 64] & (1 << (i % 64)) == 0)
+    }
+
+    /// Appends a record with `seq == next_seq()`; returns its encoded length.
+    ///
+    /// # Errors
+    /// [`StoreError::RecordTooLarge`] past `max` or past what a `u32` offset can address.
+    pub fn append(&mut self, rec: &RecordRef<'_>, max: usize) -> Result<u64, StoreError> {
+        debug_assert_eq!(rec.seq, self.next_seq());
+        let want = record::encoded_len(rec.subject.len(), rec.headers.len(), rec.payload.len());
+        let offset =
+            u32::try_from(self.end).map_err(|_| StoreError::Config("segment over 4 GiB"))?;
+        let n = record::encode_into(&mut self.buf, rec, max)
+            .map_err(|_| StoreError::RecordTooLarge { len: want, max })? as u64;
+        self.offsets.push(offset);
+        if self.offsets.len() > self.deleted.len() * 64 {
+            self.deleted.push(0);
+        }
+        self.end += n;
+        self.live += 1;
+        self.live_bytes += n;
+        Ok(n)
+    }
+
+    /// Marks `seq` deleted in memory only (recovery, replaying `.del`).
+    pub fn apply_mark(&mut self, seq: u64) {
+        let _ = self.mark(seq);
+    }
+
+    fn mark(&mut self, seq: u64) -> Option<u64> {
+        let i = self.index(seq)?;
+        let bit = 1u64 << (i % 64);
+        if self.deleted[i / 64] & bit != 0 {
+            return None;
+        }
+        self.deleted[i / 64] |= bit;
+        let n = self.len_of(i);
+        self.live -= 1;
+        self.live_bytes -= n;
+        Some(n)
+    }
+
+    /// Marks `seq` deleted (and queues its mark for the `.del` file); returns the record's
+    /// encoded length, or `None` if it is not here or already deleted. Never rewrites the
+    /// segment file.
+    pub fn delete(&mut self, seq: u64) -> Option<u64> {
+        let n = self.mark(seq)?;
+        encode_mark(seq, &mut self.marks.pending);
+        Some(n)
+    }
+
+    /// Writes the buffer (and pending delete marks) to the files: page cache, not disk.
+    /// Returns whether a `.del` file was created (its directory entry then needs a sync).
+    ///
+    /// # Errors
+    /// A write fails; the buffer is kept so nothing is silently dropped.
+    pub fn write_buffered(&mut self) -> Result<bool, StoreError> {
+        if !self.buf.is_empty() {
+            self.file.write_at(&self.buf, self.written)?;
+            self.written += self.buf.len() as u64;
+            self.buf.clear();
+            self.dirty = true;
+        }
+        let mut created = false;
+        if !self.marks.pending.is_empty() {
+            if self.marks.file.is_none() {
+                let path = del_path(&self.dir, self.base);
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)
+                    .map_err(|e| StoreError::io(&path, e))?;
+                self.marks.file = Some(SharedFile {
+                    path,
+                    file: Arc::new(file),
+                });
+                created = true;
+            }
+            if let Some(f) = &self.marks.file {
+                f.write_at(&self.marks.pending, self.marks.written)?;
+            }
+            self.marks.written += self.marks.pending.len() as u64;
+            self.marks.pending.clear();
+            self.marks.dirty = true;
+        }
+        Ok(created)
+    }
+
+    /// The files written since the last call (segment, then `.del`), for a sync handle;
+    /// clears their dirty flags.
+    pub fn take_dirty(&mut self, out: &mut Vec<SharedFile>) {
+        if std::mem::take(&mut self.dirty) {
+            out.push(self.file.clone());
+        }
+        if std::mem::take(&mut self.marks.dirty) {
+            if let Some(f) = &self.marks.file {
+                out.push(f.clone());
+            }
+        }
+    }
+
+    /// Reads live record `seq` into `out` (reused) and decodes it; `None` if not here or
+    /// deleted. Buffered records are served from memory, written ones with one `pread`.
+    ///
+    /// # Errors
+    /// The read fails, or the bytes no longer decode to record `seq`.
+    pub fn read<'b>(
+        &self,
+        seq: u64,
+        out: &'b mut Vec<u8>,
+    ) -> Result<Option<RecordRef<'b>>, StoreError> {
+        if !self.is_live(seq) {
+            return Ok(None);
+        }
+        let Some(i) = self.index(seq) else {
+            return Ok(None);
+        };
+        let at = u64::from(self.offsets[i]);
+        let len = self.len_of(i) as usize;
+        out.clear();
+        if at >= self.written {
+            let from = (at - self.written) as usize;
+            let slice = self.buf.get(from..from + len).ok_or(StoreError::Corrupt {
+                seq,
+                kind: record::RecordError::Incomplete,
+            })?;
+            out.extend_from_slice(slice);
+        } else {
+            out.resize(len, 0);
+            self.file
+                .file
+                .read_exact_at(out, at)
+                .map_err(|e| StoreError::io(&self.file.path, e))?;
+        }
+        match record::decode(out, len) {
+            Ok((rec, _)) if rec.seq == seq => Ok(Some(rec)),
+            Ok(_) => Err(StoreError::Corrupt {
+                seq,
+                kind: record::RecordError::Malformed,
+            }),
+            Err(kind) => Err(StoreError::Corrupt { seq, kind }),
+        }
+    }
+
+    /// Lowest live seq in the segment, if any.
+    pub fn first_live(&self) -> Option<u64> {
+        if self.live == 0 {
+            return None;
+        }
+        for (w, word) in self.deleted.iter().enumerate() {
+            if *word != u64::MAX {
+                let i = w * 64 + (!*word).trailing_zeros() as usize;
+                if i < self.offsets.len() {
+                    return Some(self.base + i as u64);
+                }
+            }
+        }
+        None
+    }
+
+    /// Paths of the files this segment owns (the `.del` file may not exist).
+    pub fn file_paths(&self) -> [PathBuf; 2] {
+        [self.file.path.clone(), del_path(&self.dir, self.base)]
+    }
+}

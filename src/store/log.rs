@@ -20,6 +20,8 @@ use super::segment::{Segment, SharedFile, SEG_HEADER_LEN};
 pub use super::stored::{Evicted, StoredMsg};
 pub use super::sync::SyncHandle;
 
+mod evict;
+
 /// Sizes and thresholds of one log. The caller derives them from `config::StoreConfig`
 /// and the board's limits.
 #[derive(Debug, Clone, PartialEq)]
@@ -240,108 +242,6 @@ impl SegmentLog {
     /// is not implemented yet; evicting them when they empty is).
     pub fn compaction_candidates(&self) -> impl Iterator<Item = u64> + '_ {
         self.candidates.iter().copied()
-    }
-
-    /// Removes the oldest segment and its files; if it is the active one, a fresh empty
-    /// segment at `next_seq` is made durable first so the seq floor survives a crash.
-    fn remove_front(&mut self) -> Result<Evicted, StoreError> {
-        if self.segments.len() == 1 {
-            let mut seg = Segment::create(&self.dir.path, self.next_seq)?;
-            seg.write_buffered()?;
-            let mut files = Vec::new();
-            seg.take_dirty(&mut files);
-            SyncHandle {
-                files,
-                dir: Some(self.dir.clone()),
-                target: 0,
-            }
-            .run()?;
-            self.segments.push_back(seg);
-        }
-        let Some(seg) = self.segments.pop_front() else {
-            return Err(StoreError::Config("log has no segment"));
-        };
-        for path in seg.file_paths() {
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StoreError::io(&path, e)),
-            }
-        }
-        self.dir_dirty = true;
-        self.candidates.remove(&seg.base());
-        self.msgs -= seg.live();
-        self.bytes -= seg.live_bytes();
-        Ok(Evicted {
-            first: seg.base(),
-            last: seg.next_seq() - 1,
-            msgs: seg.live(),
-            bytes: seg.live_bytes(),
-        })
-    }
-
-    /// Deletes the oldest segment whole (the active one too, if it is the only one with
-    /// records); `None` if the log holds no records. The removal is durable after the next
-    /// sync.
-    ///
-    /// # Errors
-    /// An I/O error removing or creating files.
-    pub fn evict_oldest_segment(&mut self) -> Result<Option<Evicted>, StoreError> {
-        if self.segments.front().is_none_or(|s| s.count() == 0) {
-            return Ok(None);
-        }
-        self.remove_front().map(Some)
-    }
-
-    /// Removes every message with a seq below `seq`: whole segments are deleted, the
-    /// straddling one gets delete marks. Returns the range removed, `None` if nothing was.
-    ///
-    /// # Errors
-    /// An I/O error removing files or writing marks.
-    pub fn purge_before(&mut self, seq: u64) -> Result<Option<Evicted>, StoreError> {
-        let seq = seq.min(self.next_seq);
-        let mut out: Option<Evicted> = None;
-        let mut merge = |e: Evicted| {
-            let o = out.get_or_insert(Evicted {
-                first: e.first,
-                last: e.last,
-                msgs: 0,
-                bytes: 0,
-            });
-            o.last = e.last;
-            o.msgs += e.msgs;
-            o.bytes += e.bytes;
-        };
-        while self
-            .segments
-            .front()
-            .is_some_and(|s| s.count() > 0 && s.next_seq() <= seq)
-        {
-            merge(self.remove_front()?);
-        }
-        if let Some(front) = self.segments.front() {
-            let base = front.base();
-            if base < seq {
-                let (mut msgs, mut bytes) = (0, 0);
-                for s in base..seq {
-                    if let Some(n) = self.segments[0].delete(s) {
-                        msgs += 1;
-                        bytes += n;
-                    }
-                }
-                self.msgs -= msgs;
-                self.bytes -= bytes;
-                self.check_candidate(base);
-                merge(Evicted {
-                    first: base,
-                    last: seq - 1,
-                    msgs,
-                    bytes,
-                });
-                self.flush()?;
-            }
-        }
-        Ok(out)
     }
 
     /// Lowest live seq; `last_seq() + 1` when the log is empty.

@@ -15,7 +15,6 @@ mod ops;
 mod outbox;
 mod route;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use slab::Slab;
@@ -125,11 +124,6 @@ impl Router {
         self.clients.len()
     }
 
-    /// Number of subscriptions across all connections.
-    pub fn subscription_count(&self) -> usize {
-        self.subs.len()
-    }
-
     /// Registers a new connection and queues its INFO. A connection past
     /// `max_connections` is registered too, so it gets INFO and the `-ERR` the way
     /// nats-server sends them, and is returned already closing.
@@ -223,20 +217,5 @@ impl Router {
             client.subs.remove(&sub.sid);
         }
         self.drop_sub(key);
-    }
-
-    /// Subscriptions by filter, for tests and monitoring.
-    pub fn subscriptions_of(&self, id: ClientId) -> HashMap<Vec<u8>, Vec<u8>> {
-        let Some(client) = self.clients.get(id.0) else {
-            return HashMap::new();
-        };
-        client
-            .subs
-            .iter()
-            .filter_map(|(sid, key)| {
-                let sub = self.subs.get(key.0 as usize)?;
-                Some((sid.to_vec(), sub.filter.to_vec()))
-            })
-            .collect()
     }
 }

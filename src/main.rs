@@ -234,7 +234,7 @@ fn run() -> Result<ExitCode, Box<dyn Error>> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Boards) => {
-            print!("{}", boards_table()?); // command output, on stdout by design
+            print!("{}", config::boards_table()?); // command output, on stdout by design
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Bench(args)) => bench(&args),
@@ -367,37 +367,6 @@ fn log_settings(config: &Config) {
         }
         _ => info!("memory: {}", estimate.summary()),
     }
-}
-
-/// `leafd boards`: one row per embedded profile.
-fn boards_table() -> Result<String, ConfigError> {
-    let mut out = format!(
-        "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
-        "NAME", "RAM", "BUDGET", "STORE", "CONNS", "PENDING", "PAYLOAD", "ROOM", "DESCRIPTION"
-    );
-    for profile in config::boards()? {
-        let overrides = Overrides {
-            board: Some(profile.name.to_string()),
-            ..Overrides::default()
-        };
-        let c = Config::from_sources(None, &overrides)?;
-        let room = c.memory_estimate().slow_consumers_within_budget();
-        out += &format!(
-            "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
-            profile.name,
-            profile.budget.ram.map_or("-".to_string(), fmt_size),
-            fmt_size(profile.budget.memory),
-            fmt_size(c.store.max_bytes),
-            c.limits.max_connections,
-            fmt_size(c.limits.max_pending as u64),
-            fmt_size(c.limits.max_payload as u64),
-            room.map_or("-".to_string(), |n| n.to_string()),
-            profile.description
-        );
-    }
-    out += "\nROOM: connections that can be fully backed up (max_pending + max_payload) at once\n\
-            within BUDGET with every other limit reached; see boards/README.md.\n";
-    Ok(out)
 }
 
 /// An I/O error's text without the trailing ` (os error N)`.

@@ -12,8 +12,9 @@
 //! (`leafd boards`).
 
 use super::file::{self, BoardFile};
+use super::units::fmt_size;
 use super::units::Size;
-use super::{BoardBudget, Config, ConfigError};
+use super::{BoardBudget, Config, ConfigError, Overrides};
 
 /// Every embedded profile: name and TOML text. Add a board by adding a file and a line here.
 const EMBEDDED: &[(&str, &str)] = &[
@@ -91,4 +92,38 @@ pub fn boards() -> Result<Vec<BoardProfile>, ConfigError> {
         .iter()
         .map(|(name, _)| BoardProfile::find(name))
         .collect()
+}
+
+/// The `leafd boards` table: one row per embedded profile, with its budgets and ROOM.
+///
+/// # Errors
+/// An embedded profile that does not load (a build defect the tests catch).
+pub fn boards_table() -> Result<String, ConfigError> {
+    let mut out = format!(
+        "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
+        "NAME", "RAM", "BUDGET", "STORE", "CONNS", "PENDING", "PAYLOAD", "ROOM", "DESCRIPTION"
+    );
+    for profile in boards()? {
+        let overrides = Overrides {
+            board: Some(profile.name.to_string()),
+            ..Overrides::default()
+        };
+        let c = Config::from_sources(None, &overrides)?;
+        let room = c.memory_estimate().slow_consumers_within_budget();
+        out += &format!(
+            "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
+            profile.name,
+            profile.budget.ram.map_or("-".to_string(), fmt_size),
+            fmt_size(profile.budget.memory),
+            fmt_size(c.store.max_bytes),
+            c.limits.max_connections,
+            fmt_size(c.limits.max_pending as u64),
+            fmt_size(c.limits.max_payload as u64),
+            room.map_or("-".to_string(), |n| n.to_string()),
+            profile.description
+        );
+    }
+    out += "\nROOM: connections that can be fully backed up (max_pending + max_payload) at once\n\
+            within BUDGET with every other limit reached; see boards/README.md.\n";
+    Ok(out)
 }

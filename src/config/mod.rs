@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use boards::{board_names, boards, BoardProfile};
+pub use boards::{board_names, boards, boards_table, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;
 pub use units::{fmt_size, parse_level};

@@ -51,7 +51,9 @@
 
 pub mod api;
 pub mod config;
+pub mod consumer;
 pub mod direct;
+pub mod engine;
 pub mod error;
 pub mod expect;
 pub mod headers;
@@ -59,6 +61,7 @@ pub mod policy;
 pub mod pub_ack;
 pub mod request;
 pub mod response;
+pub mod stream;
 pub mod time;
 mod validate;
 

@@ -22,6 +22,7 @@
 pub mod error;
 pub mod log;
 pub mod mem;
+pub mod meta;
 pub mod record;
 pub mod recovery;
 pub mod segment;

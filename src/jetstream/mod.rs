@@ -61,6 +61,7 @@ pub mod policy;
 pub mod pub_ack;
 pub mod request;
 pub mod response;
+pub mod source;
 pub mod stream;
 pub mod time;
 mod validate;
@@ -70,6 +71,7 @@ pub use config::StreamConfig;
 pub use error::ApiError;
 pub use expect::{ExpectState, PublishExpectations, Verdict};
 pub use headers::header_value;
+pub use source::{MessageSource, Outgoing};
 
 #[cfg(test)]
 mod tests;

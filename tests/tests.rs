@@ -10,6 +10,8 @@
 /// Broker process, raw wire connection and async-nats helpers shared by every module.
 mod util;
 
+/// kill -9 during acked JetStream publishing: every acked message survives.
+mod crash;
 /// Server PINGs and the stale-connection cut-off.
 mod keepalive;
 /// max_connections and graceful shutdown on SIGTERM.

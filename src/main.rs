@@ -132,15 +132,22 @@ struct BenchArgs {
     #[arg(long = "server", value_name = "NAME=HOST:PORT[@PID]", required = true)]
     servers: Vec<String>,
     /// Scenarios to run (default: all): pubsub-16, pubsub-128, pubsub-1k, fanout4-128,
-    /// queue4-128, reqrep-128
+    /// queue4-128, reqrep-128, js-pub-128, js-pub-1k, js-pull-128, js-churn-1k (js-* need
+    /// JetStream on every server)
     #[arg(long = "scenario", value_name = "NAME")]
     scenarios: Vec<String>,
+    /// A server's store directory, to report its size on disk: NAME=DIR (repeat)
+    #[arg(long = "store-dir", value_name = "NAME=DIR")]
+    store_dirs: Vec<String>,
     /// Messages per throughput run
     #[arg(long, default_value_t = 1_000_000)]
     msgs: u64,
     /// Requests per latency run
     #[arg(long, default_value_t = 20_000)]
     requests: u64,
+    /// Messages per js-pub / js-pull run
+    #[arg(long, default_value_t = 200_000)]
+    js_msgs: u64,
     /// Rounds; medians are taken over them
     #[arg(long, default_value_t = 5)]
     rounds: usize,
@@ -151,14 +158,24 @@ struct BenchArgs {
 
 /// Runs `leafd bench` and prints its report on stdout.
 fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
-    let targets = args
+    let mut targets = args
         .servers
         .iter()
         .map(|s| leafd::bench::Target::parse(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(UsageError)?;
+    for spec in &args.store_dirs {
+        let (name, dir) = spec
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("expected NAME=DIR, got {spec:?}")))?;
+        let target = targets
+            .iter_mut()
+            .find(|t| t.name == name)
+            .ok_or_else(|| UsageError(format!("--store-dir names no --server: {name:?}")))?;
+        target.store = Some(dir.into());
+    }
     let scenarios = if args.scenarios.is_empty() {
-        leafd::bench::Scenario::standard()
+        leafd::bench::Scenario::all()
     } else {
         args.scenarios
             .iter()
@@ -171,8 +188,11 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
             })
             .collect::<Result<Vec<_>, _>>()?
     };
-    if args.rounds == 0 || args.msgs == 0 || args.requests == 0 {
-        return Err(UsageError("--rounds, --msgs and --requests must be at least 1".into()).into());
+    if args.rounds == 0 || args.msgs == 0 || args.requests == 0 || args.js_msgs == 0 {
+        return Err(
+            UsageError("--rounds, --msgs, --requests and --js-msgs must be at least 1".into())
+                .into(),
+        );
     }
     init_logger(if args.verbose {
         LevelFilter::Info
@@ -184,6 +204,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
         scenarios,
         msgs: args.msgs,
         requests: args.requests,
+        js_msgs: args.js_msgs,
         rounds: args.rounds,
     };
     print!("{}", leafd::bench::run(&plan)?); // the report, on stdout by design

@@ -26,7 +26,7 @@ trap cleanup EXIT
 
 $LEAFD --listen 127.0.0.1:$LEAFD_PORT --store "$store/leafd" -q &
 pids+=($!); leafd_pid=$!
-$NATS_SERVER -a 127.0.0.1 -p $NATS_PORT >/dev/null 2>&1 &
+$NATS_SERVER -a 127.0.0.1 -p $NATS_PORT -js -sd "$store/nats" >/dev/null 2>&1 &
 pids+=($!); nats_pid=$!
 
 wait_port() {
@@ -42,4 +42,5 @@ echo "leafd $($LEAFD --version | awk '{print $2}') (pid $leafd_pid) vs $($NATS_S
 echo "binary: leafd $(stat -c %s $LEAFD) bytes, nats-server $(stat -c %s "$(readlink -f "$NATS_SERVER")") bytes"
 echo
 $LEAFD bench --server leafd=127.0.0.1:$LEAFD_PORT@$leafd_pid \
-             --server nats-server=127.0.0.1:$NATS_PORT@$nats_pid "$@"
+             --server nats-server=127.0.0.1:$NATS_PORT@$nats_pid \
+             --store-dir leafd="$store/leafd" --store-dir nats-server="$store/nats" "$@"

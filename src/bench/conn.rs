@@ -24,6 +24,10 @@ pub(crate) struct Received {
     pub(crate) reply: Option<Vec<u8>>,
     /// Payload length.
     pub(crate) len: usize,
+    /// The payload (copied: only the latency and JetStream scenarios read it).
+    pub(crate) payload: Vec<u8>,
+    /// A status message (`NATS/1.0 4xx…` header block, no payload).
+    pub(crate) status: bool,
 }
 
 /// One connection to a NATS server.
@@ -117,10 +121,14 @@ impl Conn {
             let mut batch: Vec<Received> = Vec::new();
             self.read_ops(&mut |op| {
                 if let Op::Msg { msg, .. } = op {
+                    let status = msg.payload.is_empty()
+                        && msg.headers.is_some_and(|h| h.len() > 12 && h[8] == b' ');
                     batch.push(Received {
                         subject: msg.subject.to_vec(),
                         reply: msg.reply.map(<[u8]>::to_vec),
                         len: msg.payload.len(),
+                        payload: msg.payload.to_vec(),
+                        status,
                     });
                 }
             })?;

@@ -6,11 +6,16 @@
 //! nats-server and passes their pids so CPU time and RSS can be read from `/proc`).
 
 mod conn;
+mod js;
 mod procstat;
 mod scenario;
 
 use std::fmt::Write as _;
 use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub use scenario::{Sample, Scenario};
 
@@ -23,6 +28,8 @@ pub struct Target {
     pub addr: String,
     /// Its process id, for CPU time and RSS; `None` reports neither.
     pub pid: Option<u32>,
+    /// Its store directory, for the store's size on disk (JetStream scenarios).
+    pub store: Option<PathBuf>,
 }
 
 impl Target {
@@ -49,6 +56,7 @@ impl Target {
             name: name.to_owned(),
             addr,
             pid,
+            store: None,
         })
     }
 }
@@ -64,6 +72,8 @@ pub struct Plan {
     pub msgs: u64,
     /// Requests per request/reply run.
     pub requests: u64,
+    /// Messages per JetStream publish/pull run (`js-churn` sizes itself from its budget).
+    pub js_msgs: u64,
     /// Rounds; each round runs every scenario on every target, alternating the order.
     pub rounds: usize,
 }
@@ -74,6 +84,43 @@ struct Runs {
     samples: Vec<Sample>,
     cpu_us_per_msg: Vec<f64>,
     peak_rss: Vec<u64>,
+    /// Device bytes written per payload byte (JetStream scenarios).
+    written_per_payload: Vec<f64>,
+    /// Largest store size on disk seen during the run.
+    store_peak: Vec<u64>,
+}
+
+/// Samples a directory's size on disk every 20 ms while a run goes on; keeps the maximum.
+struct StoreWatch {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl StoreWatch {
+    fn start(dir: PathBuf) -> StoreWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let (stop, peak) = (stop.clone(), peak.clone());
+            std::thread::spawn(move || loop {
+                if let Some(b) = procstat::disk_usage(&dir) {
+                    peak.fetch_max(b, Ordering::Relaxed);
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            })
+        };
+        StoreWatch { stop, peak, thread }
+    }
+
+    fn finish(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
 /// Runs the plan and returns the report as Markdown.
@@ -97,10 +144,17 @@ pub fn run(plan: &Plan) -> io::Result<String> {
                 let target = &plan.targets[ti];
                 let msgs = match scenario {
                     Scenario::RequestReply { .. } => plan.requests,
+                    s if s.is_jetstream() => plan.js_msgs,
                     _ => plan.msgs,
                 };
                 let peak_ok = target.pid.is_some_and(procstat::reset_peak);
                 let cpu0 = target.pid.and_then(procstat::cpu_seconds);
+                let written0 = target.pid.and_then(procstat::write_bytes);
+                let watch = target
+                    .store
+                    .clone()
+                    .filter(|_| scenario.is_jetstream())
+                    .map(StoreWatch::start);
                 let sample = scenario::run(&target.addr, *scenario, msgs).map_err(|e| {
                     io::Error::new(
                         e.kind(),
@@ -108,6 +162,11 @@ pub fn run(plan: &Plan) -> io::Result<String> {
                     )
                 })?;
                 let cpu1 = target.pid.and_then(procstat::cpu_seconds);
+                let written1 = target.pid.and_then(procstat::write_bytes);
+                let store_peak = watch.map(StoreWatch::finish);
+                if matches!(scenario, Scenario::JsChurn { .. }) {
+                    js::js_churn_cleanup(&target.addr)?;
+                }
                 log::info!(
                     "round {} {} {}: {:.0} msgs/s",
                     round + 1,
@@ -118,11 +177,16 @@ pub fn run(plan: &Plan) -> io::Result<String> {
                 let r = &mut runs[si][ti];
                 r.samples.push(sample);
                 if let (Some(a), Some(b)) = (cpu0, cpu1) {
-                    r.cpu_us_per_msg.push((b - a) * 1e6 / msgs as f64);
+                    r.cpu_us_per_msg.push((b - a) * 1e6 / sample.msgs.max(1) as f64);
                 }
                 if let (true, Some(pid)) = (peak_ok, target.pid) {
                     r.peak_rss.extend(procstat::peak_rss(pid));
                 }
+                if let (Some(a), Some(b), true) = (written0, written1, sample.payload_bytes > 0) {
+                    r.written_per_payload
+                        .push(b.saturating_sub(a) as f64 / sample.payload_bytes as f64);
+                }
+                r.store_peak.extend(store_peak);
             }
         }
     }
@@ -158,8 +222,8 @@ fn report(plan: &Plan, runs: &[Vec<Runs>], idle: &[Option<u64>]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} rounds, {} msgs per throughput run, {} requests per latency run; medians over rounds.\n",
-        plan.rounds, plan.msgs, plan.requests
+        "{} rounds, {} msgs per throughput run, {} requests per latency run, {} msgs per js-pub/js-pull run; medians over rounds.\n",
+        plan.rounds, plan.msgs, plan.requests, plan.js_msgs
     );
     let _ = writeln!(out, "| scenario | server | msgs/s | ratio | CPU µs/msg | CPU ratio | latency p50 / p90 / p99 µs | peak RSS |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
@@ -206,6 +270,32 @@ fn report(plan: &Plan, runs: &[Vec<Runs>], idle: &[Option<u64>]) -> String {
             );
         }
     }
+    if plan.scenarios.iter().any(Scenario::is_jetstream) {
+        let _ = writeln!(out, "\nJetStream disk use (medians; store peak = largest size on disk seen during a run, sampled every 20 ms):\n");
+        let _ = writeln!(out, "| scenario | server | device bytes written / payload byte | store peak on disk |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for (si, scenario) in plan.scenarios.iter().enumerate() {
+            if !scenario.is_jetstream() {
+                continue;
+            }
+            for (ti, target) in plan.targets.iter().enumerate() {
+                let r = &runs[si][ti];
+                let store = r
+                    .store_peak
+                    .iter()
+                    .max()
+                    .map_or_else(|| "-".into(), |b| mib(*b));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    scenario.name(),
+                    target.name,
+                    opt(median(r.written_per_payload.clone()), 2),
+                    store
+                );
+            }
+        }
+    }
     let _ = writeln!(out, "\nIdle RSS before the first run:");
     for (t, rss) in plan.targets.iter().zip(idle) {
         let _ = writeln!(out, "- {}: {}", t.name, rss.map_or_else(|| "-".into(), mib));
@@ -226,7 +316,8 @@ mod tests {
             Target {
                 name: "leafd".into(),
                 addr: "127.0.0.1:4222".into(),
-                pid: Some(42)
+                pid: Some(42),
+                store: None,
             }
         );
         let t = Target::parse("nats=127.0.0.1:4223").expect("valid spec");
@@ -237,7 +328,7 @@ mod tests {
 
     #[test]
     fn scenario_names_round_trip() {
-        for s in Scenario::standard() {
+        for s in Scenario::all() {
             assert_eq!(Scenario::parse(&s.name()), Some(s));
         }
         assert_eq!(Scenario::PubSub { size: 1024 }.name(), "pubsub-1k");

@@ -47,6 +47,35 @@ pub(crate) fn peak_rss(pid: u32) -> Option<u64> {
     status_kb(pid, "VmHWM")
 }
 
+/// Bytes the process caused to be written to the storage device (`write_bytes` of
+/// `/proc/<pid>/io`; needs permission over the process).
+pub(crate) fn write_bytes(pid: u32) -> Option<u64> {
+    let io = fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// What `dir` occupies on disk (allocated blocks, like `du`), recursively.
+pub(crate) fn disk_usage(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut total = 0;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in fs::read_dir(&d).ok()?.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                total += meta.blocks() * 512;
+            }
+        }
+    }
+    Some(total)
+}
+
 /// Resets the peak RSS counter (`echo 5 > /proc/<pid>/clear_refs`); needs permission
 /// over the process. Returns whether it worked.
 pub(crate) fn reset_peak(pid: u32) -> bool {

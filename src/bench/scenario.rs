@@ -43,6 +43,21 @@ pub enum Scenario {
         /// Payload size in bytes.
         size: usize,
     },
+    /// JetStream publishes into a file stream, 256 acks outstanding.
+    JsPub {
+        /// Payload size in bytes.
+        size: usize,
+    },
+    /// A durable pull consumer draining a stream, explicit acks.
+    JsPull {
+        /// Payload size in bytes.
+        size: usize,
+    },
+    /// 20x a 16 MiB budget of acked publishes through a stream bounded to it.
+    JsChurn {
+        /// Payload size in bytes.
+        size: usize,
+    },
 }
 
 impl Scenario {
@@ -53,7 +68,18 @@ impl Scenario {
             Scenario::FanOut { subs, size } => format!("fanout{subs}-{}", size_name(*size)),
             Scenario::Queue { members, size } => format!("queue{members}-{}", size_name(*size)),
             Scenario::RequestReply { size } => format!("reqrep-{}", size_name(*size)),
+            Scenario::JsPub { size } => format!("js-pub-{}", size_name(*size)),
+            Scenario::JsPull { size } => format!("js-pull-{}", size_name(*size)),
+            Scenario::JsChurn { size } => format!("js-churn-{}", size_name(*size)),
         }
+    }
+
+    /// Whether it needs JetStream (and has disk numbers worth reporting).
+    pub fn is_jetstream(&self) -> bool {
+        matches!(
+            self,
+            Scenario::JsPub { .. } | Scenario::JsPull { .. } | Scenario::JsChurn { .. }
+        )
     }
 
     /// The standard set.
@@ -71,9 +97,26 @@ impl Scenario {
         ]
     }
 
+    /// The JetStream set (the servers must serve JetStream).
+    pub fn jetstream() -> Vec<Scenario> {
+        vec![
+            Scenario::JsPub { size: 128 },
+            Scenario::JsPub { size: 1024 },
+            Scenario::JsPull { size: 128 },
+            Scenario::JsChurn { size: 1024 },
+        ]
+    }
+
+    /// Every scenario.
+    pub fn all() -> Vec<Scenario> {
+        let mut v = Scenario::standard();
+        v.extend(Scenario::jetstream());
+        v
+    }
+
     /// Parses a name as printed by [`Scenario::name`].
     pub fn parse(name: &str) -> Option<Scenario> {
-        Scenario::standard().into_iter().find(|s| s.name() == name)
+        Scenario::all().into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -94,6 +137,8 @@ pub struct Sample {
     pub msgs: u64,
     /// Latency percentiles in microseconds (request/reply only): p50, p90, p99.
     pub latency_us: Option<[f64; 3]>,
+    /// Payload bytes stored (JetStream scenarios), for bytes written per payload byte.
+    pub payload_bytes: u64,
 }
 
 /// Runs `scenario` against `addr` with `msgs` messages (requests).
@@ -103,6 +148,9 @@ pub(crate) fn run(addr: &str, scenario: Scenario, msgs: u64) -> io::Result<Sampl
         Scenario::FanOut { subs, size } => throughput(addr, subs, None, size, msgs),
         Scenario::Queue { members, size } => throughput(addr, members, Some("workers"), size, msgs),
         Scenario::RequestReply { size } => request_reply(addr, size, msgs),
+        Scenario::JsPub { size } => super::js::js_pub(addr, size, msgs),
+        Scenario::JsPull { size } => super::js::js_pull(addr, size, msgs),
+        Scenario::JsChurn { size } => super::js::js_churn(addr, size),
     }
 }
 
@@ -178,7 +226,7 @@ fn throughput(
     Ok(Sample {
         rate: msgs as f64 / secs,
         msgs,
-        latency_us: None,
+        ..Sample::default()
     })
 }
 
@@ -229,5 +277,6 @@ fn request_reply(addr: &str, size: usize, msgs: u64) -> io::Result<Sample> {
         rate: (warmup + msgs) as f64 / secs,
         msgs,
         latency_us: Some([pct(0.50), pct(0.90), pct(0.99)]),
+        ..Sample::default()
     })
 }

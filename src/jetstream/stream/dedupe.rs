@@ -96,10 +96,13 @@ mod tests {
         d.insert(b"d", 4, 40);
         d.insert(b"e", 5, 50); // over the cap: "b" goes early
         assert_eq!((d.get(b"b"), d.get(b"e"), d.len()), (None, Some(5), 3));
-        // Re-stored id: expiring the old entry keeps the new one.
+        // An id stored again after its first entry left: dropping the old entry keeps the new.
+        let mut d = Dedupe::new(10);
+        d.insert(b"c", 3, 30);
+        d.ids.remove(&b"c"[..]); // as if it had expired from the map only
         d.insert(b"c", 6, 60);
         d.expire(35);
-        assert_eq!(d.get(b"c"), Some(6));
+        assert_eq!((d.get(b"c"), d.len()), (Some(6), 1));
         d.clear();
         assert_eq!(d.len(), 0);
     }

@@ -337,3 +337,26 @@ fn stale_delete_mark_does_not_delete_a_reused_seq() {
         b"reused"
     );
 }
+
+#[test]
+fn dead_oldest_segments_are_evicted_live_ones_kept() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut log = open(tmp.path(), 1024);
+    fill(&mut log, 100);
+    let n = segs(tmp.path()).len();
+    assert_eq!(log.evict_dead_segments().expect("evict"), 0);
+    // Delete the oldest messages one by one until the first segment holds none.
+    let mut seq = 1;
+    while segs(tmp.path()).len() == n {
+        assert!(log.delete(seq).expect("delete"));
+        log.evict_dead_segments().expect("evict");
+        seq += 1;
+    }
+    assert_eq!(segs(tmp.path()).len(), n - 1);
+    assert_eq!((log.first_seq(), log.msgs()), (seq, 100 - (seq - 1)));
+    // A dead segment behind a live one stays (only the oldest go).
+    log.sync().expect("sync");
+    drop(log);
+    let log = open(tmp.path(), 1024);
+    assert_eq!((log.first_seq(), log.last_seq()), (seq, 100));
+}

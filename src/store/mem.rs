@@ -57,6 +57,14 @@ pub trait MessageLog {
     /// # Errors
     /// I/O.
     fn flush(&mut self) -> Result<(), StoreError>;
+    /// Drops storage that holds only deleted messages (a disk log's dead oldest segments);
+    /// returns how many units went. Nothing live is removed. The memory log frees on delete.
+    ///
+    /// # Errors
+    /// I/O.
+    fn evict_dead(&mut self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
     /// Makes everything appended durable; returns the highest durable seq.
     ///
     /// # Errors
@@ -103,6 +111,9 @@ impl MessageLog for SegmentLog {
     }
     fn sync(&mut self) -> Result<u64, StoreError> {
         SegmentLog::sync(self)
+    }
+    fn evict_dead(&mut self) -> Result<u64, StoreError> {
+        self.evict_dead_segments()
     }
 }
 

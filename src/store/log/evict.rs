@@ -63,6 +63,25 @@ impl SegmentLog {
         self.remove_front().map(Some)
     }
 
+    /// Removes oldest segments, active one excepted, whose records have all been deleted one
+    /// by one (per-message limits, acks); returns how many went. Nothing live is removed.
+    ///
+    /// # Errors
+    /// An I/O error removing files.
+    pub fn evict_dead_segments(&mut self) -> Result<u64, StoreError> {
+        let mut n = 0;
+        while self.segments.len() > 1
+            && self
+                .segments
+                .front()
+                .is_some_and(|s| s.count() > 0 && s.live() == 0)
+        {
+            self.remove_front()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Removes every message with a seq below `seq`: whole segments are deleted, the
     /// straddling one gets delete marks. Returns the range removed, `None` if nothing was.
     ///

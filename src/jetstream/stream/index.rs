@@ -1,0 +1,337 @@
+//! [`Index`]: a stream's in-memory view of its live messages, rebuilt from the log at open.
+//!
+//! Owns: for every seq between the first and the last live message, its timestamp, encoded
+//! size and subject id (a dense deque, dead seqs kept as tombstones so a seq is an offset);
+//! the set of interior dead seqs; and per subject the ascending deque of its live seqs.
+//! Must not: touch the log (the stream removes a message from the log first, then here).
+//! Hands off to: the stream's limits, lookups and `MessageSource`.
+//!
+//! # Memory
+//!
+//! * per seq in `[first live, last live]`: 16 bytes (`Entry`), live or dead;
+//! * per live message: 8 more bytes (its seq in its subject's deque);
+//! * per interior dead seq: about 16 more bytes (`BTreeSet` node share);
+//! * per subject: its name twice (map key and slot) plus about 100 bytes of map, slot and
+//!   deque overhead.
+//!
+//! So a million 1-subject messages cost about 24 MB; a work queue acked out of order keeps
+//! tombstones only until the oldest live message goes.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// Subject id of a dead seq.
+const DEAD: u32 = u32::MAX;
+
+/// One seq of the dense range.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Store timestamp (ns); dead entries keep theirs so time search stays sorted.
+    ts: i64,
+    /// Index into `Index::subjects`, or [`DEAD`].
+    subject: u32,
+    /// Encoded record size (what `max_bytes` counts).
+    size: u32,
+}
+
+/// A subject with at least one live message.
+#[derive(Debug)]
+struct SubjectSlot {
+    name: Box<[u8]>,
+    /// Live seqs, ascending.
+    seqs: VecDeque<u64>,
+}
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub(super) struct Index {
+    /// Seq of `entries[0]`.
+    base: u64,
+    /// Seqs `base..base + len`; empty, or live at both ends.
+    entries: VecDeque<Entry>,
+    /// Dead seqs inside `entries`.
+    interior: BTreeSet<u64>,
+    /// Slots by subject id; `None` = free (listed in `free`).
+    subjects: Vec<Option<SubjectSlot>>,
+    free: Vec<u32>,
+    ids: HashMap<Box<[u8]>, u32>,
+    /// Timestamp of the last message ever inserted (0 if none since open).
+    last_ts: i64,
+}
+
+impl Index {
+    /// Timestamp of the newest message inserted (0 if none).
+    pub(super) fn last_ts(&self) -> i64 {
+        self.last_ts
+    }
+
+    /// Records live message `seq`, which must be above every seq inserted before.
+    pub(super) fn insert(&mut self, seq: u64, subject: &[u8], ts: i64, size: u64) {
+        let end = self.base + self.entries.len() as u64;
+        if self.entries.is_empty() {
+            self.base = seq;
+        } else if seq < end {
+            log::warn!("stream index: seq {seq} inserted below {end}, ignored");
+            return;
+        } else {
+            let fill_ts = self.entries.back().map_or(ts, |e| e.ts);
+            for dead in end..seq {
+                self.entries.push_back(Entry {
+                    ts: fill_ts,
+                    subject: DEAD,
+                    size: 0,
+                });
+                self.interior.insert(dead);
+            }
+        }
+        let id = self.subject_id(subject);
+        if let Some(Some(slot)) = self.subjects.get_mut(id as usize) {
+            slot.seqs.push_back(seq);
+        }
+        self.entries.push_back(Entry {
+            ts,
+            subject: id,
+            size: u32::try_from(size).unwrap_or(u32::MAX),
+        });
+        self.last_ts = self.last_ts.max(ts);
+    }
+
+    fn subject_id(&mut self, subject: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(subject) {
+            return id;
+        }
+        let slot = SubjectSlot {
+            name: subject.into(),
+            seqs: VecDeque::new(),
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.subjects[id as usize] = Some(slot);
+                id
+            }
+            None => {
+                // Ids stay below DEAD: there are never more subjects than live messages,
+                // and the dense range is far shorter than 2^32 in any memory we run in.
+                self.subjects.push(Some(slot));
+                u32::try_from(self.subjects.len() - 1).unwrap_or(DEAD - 1)
+            }
+        };
+        self.ids.insert(subject.into(), id);
+        id
+    }
+
+    fn slot(&self, id: u32) -> Option<&SubjectSlot> {
+        self.subjects.get(id as usize)?.as_ref()
+    }
+
+    fn entry(&self, seq: u64) -> Option<&Entry> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        self.entries.get(i).filter(|e| e.subject != DEAD)
+    }
+
+    /// Forgets live message `seq`; returns its encoded size, `None` if it was not live.
+    pub(super) fn remove(&mut self, seq: u64) -> Option<u64> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        let e = self.entries.get_mut(i).filter(|e| e.subject != DEAD)?;
+        let (id, size) = (e.subject, u64::from(e.size));
+        e.subject = DEAD;
+        self.interior.insert(seq);
+        self.unlink(id, seq);
+        self.trim();
+        Some(size)
+    }
+
+    /// Removes `seq` from its subject's deque, freeing the subject when it empties.
+    fn unlink(&mut self, id: u32, seq: u64) {
+        let Some(Some(slot)) = self.subjects.get_mut(id as usize) else {
+            return;
+        };
+        if slot.seqs.front() == Some(&seq) {
+            slot.seqs.pop_front();
+        } else if let Ok(i) = slot.seqs.binary_search(&seq) {
+            slot.seqs.remove(i);
+        }
+        if slot.seqs.is_empty() {
+            self.ids.remove(&slot.name);
+            self.subjects[id as usize] = None;
+            self.free.push(id);
+        }
+    }
+
+    /// Drops dead entries at both ends so the range starts and ends live.
+    fn trim(&mut self) {
+        while self.entries.front().is_some_and(|e| e.subject == DEAD) {
+            self.entries.pop_front();
+            self.interior.remove(&self.base);
+            self.base += 1;
+        }
+        while self.entries.back().is_some_and(|e| e.subject == DEAD) {
+            self.entries.pop_back();
+            let end = self.base + self.entries.len() as u64;
+            self.interior.remove(&end);
+        }
+    }
+
+    /// Forgets every message below `seq` (after the log purged them).
+    pub(super) fn remove_below(&mut self, seq: u64) {
+        while self.base < seq {
+            let Some(e) = self.entries.pop_front() else {
+                break;
+            };
+            if e.subject != DEAD {
+                self.unlink(e.subject, self.base);
+            }
+            self.interior.remove(&self.base);
+            self.base += 1;
+        }
+        if self.entries.is_empty() {
+            self.base = self.base.max(seq);
+            self.interior.clear();
+        }
+        self.trim();
+    }
+
+    /// Live messages.
+    pub(super) fn len(&self) -> u64 {
+        self.entries.len() as u64 - self.interior.len() as u64
+    }
+
+    /// Lowest live seq.
+    pub(super) fn first(&self) -> Option<u64> {
+        (!self.entries.is_empty()).then_some(self.base)
+    }
+
+    /// Timestamp of the lowest live message.
+    pub(super) fn first_ts(&self) -> Option<i64> {
+        self.entries.front().map(|e| e.ts)
+    }
+
+    /// Timestamp and encoded size of live `seq`.
+    pub(super) fn meta(&self, seq: u64) -> Option<(i64, u64)> {
+        self.entry(seq).map(|e| (e.ts, u64::from(e.size)))
+    }
+
+    /// Live messages oldest first from `from`: `(seq, ts, size)`.
+    pub(super) fn live_from(&self, from: u64) -> impl Iterator<Item = (u64, i64, u64)> + '_ {
+        let skip = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        let base = self.base;
+        self.entries
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .filter(|(_, e)| e.subject != DEAD)
+            .map(move |(i, e)| (base + i as u64, e.ts, u64::from(e.size)))
+    }
+
+    /// Live messages from `from` with their subject.
+    pub(super) fn live_subjects_from(&self, from: u64) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        let skip = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
+        let base = self.base;
+        self.entries
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .filter_map(move |(i, e)| Some((base + i as u64, &*self.slot(e.subject)?.name)))
+    }
+
+    /// Live messages with `seq >= from`, without a scan (counts interior deletes above `from`).
+    pub(super) fn count_from(&self, from: u64) -> u64 {
+        if from <= self.base {
+            return self.len();
+        }
+        let end = self.base + self.entries.len() as u64;
+        if from >= end {
+            return 0;
+        }
+        (end - from) - self.interior.range(from..).count() as u64
+    }
+
+    /// The first seq of the range whose timestamp is `>= ts`; `None` if every live message
+    /// is older.
+    pub(super) fn seq_at_time(&self, ts: i64) -> Option<u64> {
+        let i = self.entries.partition_point(|e| e.ts < ts);
+        (i < self.entries.len()).then(|| self.base + i as u64)
+    }
+
+    /// Distinct subjects with live messages.
+    pub(super) fn num_subjects(&self) -> u64 {
+        self.ids.len() as u64
+    }
+
+    /// Live seqs of literal `subject`, ascending.
+    pub(super) fn seqs_of(&self, subject: &[u8]) -> Option<&VecDeque<u64>> {
+        let id = *self.ids.get(subject)?;
+        self.slot(id).map(|s| &s.seqs)
+    }
+
+    /// Every subject with its live seqs (no particular order).
+    pub(super) fn subjects(&self) -> impl Iterator<Item = (&[u8], &VecDeque<u64>)> + '_ {
+        self.subjects.iter().flatten().map(|s| (&*s.name, &s.seqs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idx(subjects: &[&str]) -> Index {
+        let mut ix = Index::default();
+        for (i, s) in subjects.iter().enumerate() {
+            let seq = i as u64 + 1;
+            ix.insert(seq, s.as_bytes(), seq as i64 * 10, 100);
+        }
+        ix
+    }
+
+    #[test]
+    fn insert_remove_keeps_counts_and_subjects() {
+        let mut ix = idx(&["a", "b", "a", "c", "a"]);
+        assert_eq!((ix.len(), ix.first(), ix.num_subjects()), (5, Some(1), 3));
+        assert_eq!(ix.seqs_of(b"a").map(|d| d.len()), Some(3));
+        assert_eq!(ix.remove(3), Some(100));
+        assert_eq!(ix.remove(3), None);
+        assert_eq!(
+            ix.seqs_of(b"a")
+                .map(|d| d.iter().copied().collect::<Vec<_>>()),
+            Some(vec![1, 5])
+        );
+        assert_eq!(
+            (ix.count_from(1), ix.count_from(3), ix.count_from(4)),
+            (4, 2, 2)
+        );
+        assert_eq!(ix.remove(4), Some(100));
+        assert!(ix.seqs_of(b"c").is_none());
+        assert_eq!(ix.num_subjects(), 2);
+        ix.remove(1);
+        ix.remove(2);
+        assert_eq!(
+            (ix.first(), ix.len(), ix.first_ts()),
+            (Some(5), 1, Some(50))
+        );
+        ix.remove(5);
+        assert_eq!((ix.first(), ix.len(), ix.num_subjects()), (None, 0, 0));
+        // A new subject reuses a freed id; a gap becomes tombstones.
+        ix.insert(9, b"d", 90, 7);
+        ix.insert(11, b"e", 110, 7);
+        assert_eq!((ix.first(), ix.len(), ix.count_from(10)), (Some(9), 2, 1));
+        assert_eq!(ix.seqs_of(b"e").and_then(|q| q.front().copied()), Some(11));
+        assert_eq!(ix.meta(10), None);
+        assert_eq!(ix.meta(9), Some((90, 7)));
+    }
+
+    #[test]
+    fn remove_below_and_time_search() {
+        let mut ix = idx(&["a", "b", "a", "b", "a", "b"]);
+        ix.remove(4);
+        assert_eq!(ix.seq_at_time(0), Some(1));
+        assert_eq!(ix.seq_at_time(25), Some(3));
+        assert_eq!(ix.seq_at_time(1000), None);
+        ix.remove_below(4);
+        assert_eq!((ix.first(), ix.len()), (Some(5), 2));
+        assert_eq!(ix.seqs_of(b"a").map(|d| d.len()), Some(1));
+        let live: Vec<u64> = ix.live_from(0).map(|(s, _, _)| s).collect();
+        assert_eq!(live, vec![5, 6]);
+        ix.remove_below(100);
+        assert_eq!((ix.first(), ix.len(), ix.num_subjects()), (None, 0, 0));
+        assert_eq!(ix.count_from(0), 0);
+    }
+}

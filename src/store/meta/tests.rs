@@ -176,7 +176,7 @@ fn synced_writes_survive_a_crash_without_a_clean_close() {
     meta.remove_stream("S0").unwrap();
     meta.put_cursor("uplink", 99).unwrap();
     meta.sync().unwrap();
-    copy_dir(&meta.path().to_path_buf(), &crashed.path().join("meta"));
+    copy_dir(meta.path(), &crashed.path().join("meta"));
     meta.put_stream("LATE", b"unsynced").unwrap();
 
     let back = open(crashed.path());

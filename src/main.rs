@@ -297,6 +297,7 @@ fn load(settings: &Settings) -> Result<(Config, Option<String>), ConfigError> {
         listen: settings.listen.clone(),
         store_dir: settings.store.clone(),
         log_level: flag_level.or(env_level),
+        jetstream: None, // a `--no-jetstream` flag would set Some(false)
     };
     Ok((Config::load(&overrides)?, note))
 }

@@ -68,8 +68,11 @@ impl BoardProfile {
     pub(crate) fn apply(self, config: &mut Config) -> Result<(), ConfigError> {
         config.board = Some(self.name.to_string());
         config.board_budget = Some(self.budget);
-        if let Some(Size(max)) = self.file.store.and_then(|s| s.max_bytes) {
-            config.store.max_bytes = max;
+        if let Some(store) = self.file.store {
+            store.apply(&mut config.store);
+        }
+        if let Some(jetstream) = self.file.jetstream {
+            jetstream.apply(&mut config.jetstream);
         }
         match self.file.limits {
             Some(limits) => limits.apply(&mut config.limits),

@@ -28,7 +28,8 @@ pub(crate) const DEFAULT_STORE_CACHE_BYTES: u64 = 64 * MIB;
 pub struct MemoryEstimate {
     /// Binary, allocator, executor and logger: 4 MiB.
     pub runtime: u64,
-    /// The store's page/cache share, see [`Config::store_cache_budget`].
+    /// The store's page/cache share, see [`Config::store_cache_budget`]. sled's cache
+    /// (`store.meta_cache`) is part of it: validation keeps it within this share.
     pub store_cache: u64,
     /// `max_connections × (read_buffer + 16 KiB)`: every connection open and idle.
     pub connections: u64,

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::units::{Dur, Level, Size};
-use super::{Config, ConfigError, Limits};
+use super::{Config, ConfigError, JetStreamConfig, Limits, StoreConfig, SyncMode};
 
 /// A config file (`--config`): every key optional.
 #[derive(Debug, Default, Deserialize)]
@@ -24,6 +24,7 @@ pub(crate) struct FileLayer {
     pub(crate) board: Option<String>,
     pub(crate) log_level: Option<Level>,
     pub(crate) store: Option<StoreLayer>,
+    pub(crate) jetstream: Option<JetStreamLayer>,
     pub(crate) limits: Option<LimitsLayer>,
 }
 
@@ -33,6 +34,19 @@ pub(crate) struct FileLayer {
 pub(crate) struct StoreLayer {
     pub(crate) dir: Option<PathBuf>,
     pub(crate) max_bytes: Option<Size>,
+    sync: Option<SyncMode>,
+    sync_interval: Option<Dur>,
+    meta_cache: Option<Size>,
+    segment_bytes: Option<Size>,
+}
+
+/// `[jetstream]`, in a config file or a board profile.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JetStreamLayer {
+    enabled: Option<bool>,
+    max_streams: Option<usize>,
+    max_consumers: Option<usize>,
 }
 
 /// `[limits]`, in a config file or a board profile.
@@ -59,6 +73,7 @@ pub(crate) struct LimitsLayer {
 pub(crate) struct BoardFile {
     pub(crate) board: BoardMeta,
     pub(crate) store: Option<BoardStore>,
+    pub(crate) jetstream: Option<JetStreamLayer>,
     pub(crate) limits: Option<LimitsLayer>,
 }
 
@@ -74,11 +89,14 @@ pub(crate) struct BoardMeta {
     pub(crate) memory_budget: Size,
 }
 
-/// `[store]` in a board profile: only the disk budget.
+/// `[store]` in a board profile: only what depends on the device (disk budget, sled cache,
+/// segment size); `dir` and `sync` are the deployment's choice.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BoardStore {
-    pub(crate) max_bytes: Option<Size>,
+    max_bytes: Option<Size>,
+    meta_cache: Option<Size>,
+    segment_bytes: Option<Size>,
 }
 
 impl FileLayer {
@@ -94,17 +112,44 @@ impl FileLayer {
             config.log_level = level;
         }
         if let Some(store) = self.store {
-            if let Some(dir) = store.dir {
-                config.store.dir = dir;
-            }
-            if let Some(Size(max)) = store.max_bytes {
-                config.store.max_bytes = max;
-            }
+            store.apply(&mut config.store);
+        }
+        if let Some(jetstream) = self.jetstream {
+            jetstream.apply(&mut config.jetstream);
         }
         match self.limits {
             Some(limits) => limits.apply(&mut config.limits),
             None => Ok(()),
         }
+    }
+}
+
+impl StoreLayer {
+    fn apply(self, store: &mut StoreConfig) {
+        set(&mut store.dir, self.dir);
+        set(&mut store.max_bytes, self.max_bytes.map(|s| s.0));
+        set(&mut store.sync, self.sync);
+        set(&mut store.sync_interval, self.sync_interval.map(|d| d.0));
+        set(&mut store.meta_cache, self.meta_cache.map(|s| s.0));
+        set(&mut store.segment_bytes, self.segment_bytes.map(|s| s.0));
+    }
+}
+
+impl BoardStore {
+    /// Lays a profile's `[store]` over `store`.
+    pub(crate) fn apply(self, store: &mut StoreConfig) {
+        set(&mut store.max_bytes, self.max_bytes.map(|s| s.0));
+        set(&mut store.meta_cache, self.meta_cache.map(|s| s.0));
+        set(&mut store.segment_bytes, self.segment_bytes.map(|s| s.0));
+    }
+}
+
+impl JetStreamLayer {
+    /// Lays `[jetstream]` over `jetstream`.
+    pub(crate) fn apply(self, jetstream: &mut JetStreamConfig) {
+        set(&mut jetstream.enabled, self.enabled);
+        set(&mut jetstream.max_streams, self.max_streams);
+        set(&mut jetstream.max_consumers, self.max_consumers);
     }
 }
 

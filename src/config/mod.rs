@@ -17,6 +17,7 @@ mod boards;
 mod budget;
 mod error;
 mod file;
+mod store;
 #[cfg(test)]
 mod tests;
 mod units;
@@ -29,9 +30,10 @@ use std::time::Duration;
 pub use boards::{board_names, boards, boards_table, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;
+pub use store::{JetStreamConfig, StoreConfig, SyncMode};
 pub use units::{fmt_size, parse_level};
 
-use units::{toml_duration, toml_size, GIB, KIB, MIB};
+use units::{toml_duration, toml_size, KIB, MIB};
 
 /// The whole effective configuration of one leafd process.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +46,8 @@ pub struct Config {
     pub board: Option<String>,
     /// Store settings.
     pub store: StoreConfig,
+    /// JetStream on or off, and its table sizes.
+    pub jetstream: JetStreamConfig,
     /// Every bound on memory and connections.
     pub limits: Limits,
     /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
@@ -60,15 +64,6 @@ pub struct BoardBudget {
     pub memory: u64,
     /// The device's RAM in bytes, for the record (`[board] ram`; `None` for `generic`).
     pub ram: Option<u64>,
-}
-
-/// Where and how much leafd may store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoreConfig {
-    /// Store directory.
-    pub dir: PathBuf,
-    /// Hard cap on what the store directory occupies on disk, in bytes.
-    pub max_bytes: u64,
 }
 
 /// Every bound on buffers, queues and tables.
@@ -107,18 +102,10 @@ impl Default for Config {
             listen: "0.0.0.0:4222".to_string(),
             board: None,
             store: StoreConfig::default(),
+            jetstream: JetStreamConfig::default(),
             limits: Limits::default(),
             log_level: log::LevelFilter::Info,
             board_budget: None,
-        }
-    }
-}
-
-impl Default for StoreConfig {
-    fn default() -> StoreConfig {
-        StoreConfig {
-            dir: PathBuf::from("./leafd-data"),
-            max_bytes: GIB,
         }
     }
 }
@@ -157,6 +144,8 @@ pub struct Overrides {
     pub store_dir: Option<PathBuf>,
     /// `-v`/`-vv`/`-q` (or `RUST_LOG`, as `main` decides).
     pub log_level: Option<log::LevelFilter>,
+    /// `--no-jetstream` gives `Some(false)`: wins over `[jetstream] enabled`.
+    pub jetstream: Option<bool>,
 }
 
 impl Config {
@@ -238,6 +227,16 @@ impl Config {
         let _ = writeln!(out, "\n[store]");
         let _ = writeln!(out, "dir = {}", toml_str(&self.store.dir.to_string_lossy()));
         let _ = writeln!(out, "max_bytes = {}", toml_size(self.store.max_bytes));
+        let s = &self.store;
+        let _ = writeln!(out, "sync = {}", toml_str(s.sync.as_str()));
+        let _ = writeln!(out, "sync_interval = {}", toml_duration(s.sync_interval));
+        let _ = writeln!(out, "meta_cache = {}", toml_size(s.meta_cache));
+        let _ = writeln!(out, "segment_bytes = {}", toml_size(s.segment_bytes));
+        let js = &self.jetstream;
+        let _ = writeln!(out, "\n[jetstream]");
+        let _ = writeln!(out, "enabled = {}", js.enabled);
+        let _ = writeln!(out, "max_streams = {}", js.max_streams);
+        let _ = writeln!(out, "max_consumers = {}", js.max_consumers);
         let l = &self.limits;
         let size = |n: usize| toml_size(n as u64);
         let _ = writeln!(out, "\n[limits]");
@@ -270,6 +269,9 @@ impl Overrides {
         }
         if let Some(level) = self.log_level {
             config.log_level = level;
+        }
+        if let Some(enabled) = self.jetstream {
+            config.jetstream.enabled = enabled;
         }
     }
 }

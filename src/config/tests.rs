@@ -22,6 +22,17 @@ fn defaults_are_the_documented_ones_and_valid() {
     assert_eq!(c.server_name, "leafd");
     assert_eq!(c.store.dir, PathBuf::from("./leafd-data"));
     assert_eq!(c.store.max_bytes, GIB);
+    assert_eq!(c.store.sync, SyncMode::Batch);
+    assert_eq!(c.store.sync_interval, Duration::from_secs(1));
+    assert_eq!(
+        (c.store.meta_cache, c.store.segment_bytes),
+        (2 * MIB, 8 * MIB)
+    );
+    let js = &c.jetstream;
+    assert_eq!(
+        (js.enabled, js.max_streams, js.max_consumers),
+        (true, 1024, 4096)
+    );
     assert_eq!(c.log_level, log::LevelFilter::Info);
     assert_eq!((c.board.clone(), c.board_budget), (None, None));
     let l = &c.limits;
@@ -76,6 +87,7 @@ fn flags_override_file_and_board_flag_wins() {
         store_dir: Some("/tmp/x".into()),
         log_level: Some(log::LevelFilter::Trace),
         config_file: None,
+        jetstream: Some(false),
     };
     let c = Config::from_sources(Some(("leafd.toml", text)), &flags).unwrap();
     assert_eq!(c.board.as_deref(), Some("rpi4"));
@@ -83,6 +95,40 @@ fn flags_override_file_and_board_flag_wins() {
     assert_eq!(c.listen, "127.0.0.1:0");
     assert_eq!(c.store.dir, PathBuf::from("/tmp/x"));
     assert_eq!(c.log_level, log::LevelFilter::Trace);
+    assert!(!c.jetstream.enabled);
+}
+
+#[test]
+fn store_and_jetstream_keys_layer() {
+    let text = "[store]\nsync = \"interval\"\nsync_interval = \"250ms\"\nmeta_cache = \"1MiB\"\n\
+                segment_bytes = \"4MiB\"\n[jetstream]\nenabled = false\nmax_streams = 16\n";
+    let c = from_file(text).unwrap();
+    assert_eq!(c.store.sync, SyncMode::Interval);
+    assert_eq!(c.store.sync_interval, Duration::from_millis(250));
+    assert_eq!((c.store.meta_cache, c.store.segment_bytes), (MIB, 4 * MIB));
+    assert!(!c.jetstream.enabled);
+    assert_eq!(
+        (c.jetstream.max_streams, c.jetstream.max_consumers),
+        (16, 4096)
+    );
+    // The flag wins over the file, both ways.
+    let flags = Overrides {
+        jetstream: Some(true),
+        ..Overrides::default()
+    };
+    let c = Config::from_sources(Some(("leafd.toml", text)), &flags).unwrap();
+    assert!(c.jetstream.enabled);
+    for (mode, want) in [
+        ("always", SyncMode::Always),
+        ("batch", SyncMode::Batch),
+        ("interval", SyncMode::Interval),
+    ] {
+        let c = from_file(&format!("[store]\nsync = \"{mode}\"\n")).unwrap();
+        assert_eq!(
+            (c.store.sync, c.store.sync.to_string()),
+            (want, mode.to_string())
+        );
+    }
 }
 
 #[test]
@@ -146,6 +192,38 @@ fn bad_values_name_the_key_in_one_line() {
         (
             "[store]\nmax_bytes = 1000\n",
             "store.max_bytes: must be between 1 MiB and 1024 TiB (got 1000 bytes)",
+        ),
+        (
+            "[store]\nsync_interval = \"5ms\"\n",
+            "store.sync_interval: must be between 10ms and 10m (got 5ms)",
+        ),
+        (
+            "[store]\nmeta_cache = \"100KiB\"\n",
+            "store.meta_cache: must be between 256 KiB and 1 GiB (got 100 KiB)",
+        ),
+        (
+            "board = \"rpi-zero-2w\"\n[store]\nmeta_cache = \"16MiB\"\n",
+            "store.meta_cache: must not exceed the store's cache share, a quarter of the board's memory budget or 64 MiB without a board (8 MiB) (got 16 MiB)",
+        ),
+        (
+            "[store]\nsegment_bytes = \"32KiB\"\n",
+            "store.segment_bytes: must be between 64 KiB and 1 GiB (got 32 KiB)",
+        ),
+        (
+            "[store]\nmax_bytes = \"16MiB\"\n",
+            "store.segment_bytes: must be at most a quarter of store.max_bytes (4 MiB), so at least 4 segments fit (got 8 MiB)",
+        ),
+        (
+            "[store]\nsync = \"never\"\n",
+            "leafd.toml:2:8: store.sync: unknown variant `never`, expected one of `always`, `batch`, `interval`",
+        ),
+        (
+            "[jetstream]\nmax_streams = 0\n",
+            "jetstream.max_streams: must be between 1 and 100000 (got 0)",
+        ),
+        (
+            "[jetstream]\nmax_consumers = 2000000\n",
+            "jetstream.max_consumers: must be between 1 and 1000000 (got 2000000)",
         ),
         (
             "server_name = \"my leafd\"\n",
@@ -228,6 +306,15 @@ fn to_toml_round_trips() {
     custom.limits.max_pending = 3 * MIB as usize + 1;
     custom.limits.ping_interval = Duration::from_millis(1500);
     custom.limits.max_subs = 42;
+    custom.store.sync = SyncMode::Always;
+    custom.store.sync_interval = Duration::from_millis(20);
+    custom.store.meta_cache = 3 * MIB + 512;
+    custom.store.segment_bytes = 100_000;
+    custom.jetstream = JetStreamConfig {
+        enabled: false,
+        max_streams: 3,
+        max_consumers: 9,
+    };
     let mut configs = vec![Config::default(), custom];
     for name in board_names() {
         let flags = Overrides {
@@ -250,6 +337,14 @@ fn to_toml_uses_the_file_layout() {
         "listen = \"0.0.0.0:4222\"",
         "[store]",
         "max_bytes = \"1GiB\"",
+        "sync = \"batch\"",
+        "sync_interval = \"1s\"",
+        "meta_cache = \"2MiB\"",
+        "segment_bytes = \"8MiB\"",
+        "[jetstream]",
+        "enabled = true",
+        "max_streams = 1024",
+        "max_consumers = 4096",
         "max_payload = \"1MiB\"",
         "ping_interval = \"2m\"",
         "write_deadline = \"10s\"",

@@ -21,6 +21,14 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid("store.dir", "must not be empty"));
     }
     size("store.max_bytes", c.store.max_bytes, MIB, 1024 * TIB)?;
+    check_store(c)?;
+    count("jetstream.max_streams", c.jetstream.max_streams, 1, 100_000)?;
+    count(
+        "jetstream.max_consumers",
+        c.jetstream.max_consumers,
+        1,
+        1_000_000,
+    )?;
 
     let l = &c.limits;
     count("limits.max_connections", l.max_connections, 1, 1_000_000)?;
@@ -84,6 +92,45 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         min,
         Duration::from_secs(3600),
     )?;
+    Ok(())
+}
+
+/// `[store]` beyond `dir` and `max_bytes`: the sync interval, sled's cache (within the store's
+/// share of the memory budget, so the estimate holds) and the segment size (a quarter of the
+/// disk budget at most, so at least four segments fit and eviction is never too coarse).
+fn check_store(c: &Config) -> Result<(), ConfigError> {
+    let s = &c.store;
+    duration(
+        "store.sync_interval",
+        s.sync_interval,
+        Duration::from_millis(10),
+        Duration::from_secs(600),
+    )?;
+    size("store.meta_cache", s.meta_cache, 256 * KIB, GIB)?;
+    let share = c.store_cache_budget();
+    if s.meta_cache > share {
+        return Err(ConfigError::invalid(
+            "store.meta_cache",
+            format!(
+                "must not exceed the store's cache share, a quarter of the board's memory \
+                 budget or 64 MiB without a board ({}) (got {})",
+                fmt_size(share),
+                fmt_size(s.meta_cache)
+            ),
+        ));
+    }
+    size("store.segment_bytes", s.segment_bytes, 64 * KIB, GIB)?;
+    if s.segment_bytes > s.max_bytes / 4 {
+        return Err(ConfigError::invalid(
+            "store.segment_bytes",
+            format!(
+                "must be at most a quarter of store.max_bytes ({}), so at least 4 segments fit \
+                 (got {})",
+                fmt_size(s.max_bytes / 4),
+                fmt_size(s.segment_bytes)
+            ),
+        ));
+    }
     Ok(())
 }
 

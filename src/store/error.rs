@@ -38,6 +38,14 @@ pub enum StoreError {
     },
     /// The configuration handed to `open` is unusable (e.g. `segment_bytes` of 0).
     Config(&'static str),
+    /// The sled metadata store at this path failed in a way that is not plain I/O: sled
+    /// reported corruption or a bug, a value has the wrong shape, or a name is not a valid key.
+    Meta {
+        /// The metadata directory (`<store dir>/meta`).
+        path: PathBuf,
+        /// What went wrong, in one line.
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -63,6 +71,9 @@ impl fmt::Display for StoreError {
                 write!(f, "record {seq} is corrupt on read: {kind}")
             }
             StoreError::Config(what) => write!(f, "invalid store config: {what}"),
+            StoreError::Meta { path, message } => {
+                write!(f, "metadata store {}: {message}", path.display())
+            }
         }
     }
 }

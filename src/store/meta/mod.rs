@@ -75,6 +75,9 @@ impl MetaStore {
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(cache_bytes)
+            // No background flusher thread: the engine syncs when it needs durability, and
+            // sled's own flush is not power-safe anyway (see `sync`).
+            .flush_every_ms(None)
             .open()
             .map_err(|e| sled_error(&path, e))?;
         let mut store = MetaStore {

@@ -310,7 +310,8 @@ impl ConsumerConfig {
         self.metadata.remove(LEVEL_KEY);
         self.metadata.remove(VERSION_KEY);
         // Every feature that would need a higher level (pause, priority groups) is refused.
-        self.metadata.insert(REQ_LEVEL_KEY.to_owned(), "0".to_owned());
+        self.metadata
+            .insert(REQ_LEVEL_KEY.to_owned(), "0".to_owned());
     }
 
     /// The filters this consumer reads, as `MessageSource` wants them (empty = everything).

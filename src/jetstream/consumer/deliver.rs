@@ -61,7 +61,10 @@ impl Consumer {
             && cfg.max_request_max_bytes > 0
             && req.max_bytes > cfg.max_request_max_bytes.unsigned_abs()
         {
-            let text = format!("Exceeded MaxRequestMaxBytes of {}", cfg.max_request_max_bytes);
+            let text = format!(
+                "Exceeded MaxRequestMaxBytes of {}",
+                cfg.max_request_max_bytes
+            );
             return send(out, status::plain(409, &text));
         }
         if self.waiting_full() {
@@ -226,8 +229,8 @@ impl Consumer {
                 pending: pending_after,
             };
             let reply = ack_subject(&self.stream, &self.name, &ack).into_bytes();
-            let size = (msg.subject.len() + reply.len() + msg.headers.len() + msg.payload.len())
-                as u64;
+            let size =
+                (msg.subject.len() + reply.len() + msg.headers.len() + msg.payload.len()) as u64;
             if w.limit_bytes && size > w.bytes_left {
                 let h = status::max_bytes_exceeded(w.remaining, w.bytes_left);
                 out.push(Outgoing::status(&w.reply, h));

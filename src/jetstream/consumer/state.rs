@@ -120,7 +120,10 @@ impl Consumer {
                 let last = if filters.is_empty() {
                     src.last_seq()
                 } else {
-                    src.last_per_subject(&filters).into_iter().max().unwrap_or(0)
+                    src.last_per_subject(&filters)
+                        .into_iter()
+                        .max()
+                        .unwrap_or(0)
                 };
                 if last == 0 {
                     after_last
@@ -161,7 +164,11 @@ impl Consumer {
 
     /// A consumer from its persisted state (after a restart). No waiting requests.
     pub fn restore(stream: &str, state: PersistedConsumer) -> Consumer {
-        let last_activity = Timestamp(state.created.max(state.delivered_active.max(state.ack_active)));
+        let last_activity = Timestamp(
+            state
+                .created
+                .max(state.delivered_active.max(state.ack_active)),
+        );
         let mut pending = state.pending;
         for p in pending.values_mut() {
             p.queued = false;

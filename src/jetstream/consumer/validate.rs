@@ -264,9 +264,7 @@ impl ConsumerConfig {
         let text = self.opt_start_time.as_deref()?;
         let t = humantime::parse_rfc3339_weak(text.trim_end_matches('Z')).ok()?;
         let ns = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
-        Some(crate::jetstream::time::Timestamp(
-            u64::try_from(ns).ok()?,
-        ))
+        Some(crate::jetstream::time::Timestamp(u64::try_from(ns).ok()?))
     }
 
     /// nats-server's `checkNewConsumerConfig`: what an update may not change. `self` is

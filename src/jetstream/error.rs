@@ -193,113 +193,6 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every captured error object (captures 03, 04, 05, 15), byte for byte.
-    #[test]
-    fn captured_error_objects() {
-        let table: &[(ApiError, &str)] = &[
-            (
-                ApiError::stream_not_found(),
-                r#"{"code":404,"err_code":10059,"description":"stream not found"}"#,
-            ),
-            (
-                ApiError::consumer_not_found(),
-                r#"{"code":404,"err_code":10014,"description":"consumer not found"}"#,
-            ),
-            (
-                ApiError::no_message_found(),
-                r#"{"code":404,"err_code":10037,"description":"no message found"}"#,
-            ),
-            (
-                ApiError::stream_name_in_use(),
-                r#"{"code":400,"err_code":10058,"description":"stream name already in use with a different configuration"}"#,
-            ),
-            (
-                ApiError::stream_name_mismatch(),
-                r#"{"code":400,"err_code":10056,"description":"stream name in subject does not match request"}"#,
-            ),
-            (
-                ApiError::expected_stream_mismatch(),
-                r#"{"code":400,"err_code":10060,"description":"expected stream does not match"}"#,
-            ),
-            (
-                ApiError::wrong_last_sequence(2),
-                r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 2"}"#,
-            ),
-            (
-                ApiError::wrong_last_sequence(0),
-                r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 0"}"#,
-            ),
-            (
-                ApiError::wrong_last_msg_id("id-2"),
-                r#"{"code":400,"err_code":10070,"description":"wrong last msg ID: id-2"}"#,
-            ),
-            (
-                ApiError::consumer_already_exists(),
-                r#"{"code":400,"err_code":10148,"description":"consumer already exists"}"#,
-            ),
-            (
-                ApiError::expected_empty_request(),
-                r#"{"code":400,"err_code":10038,"description":"expected an empty request payload"}"#,
-            ),
-            (
-                ApiError::sequence_not_found(2),
-                r#"{"code":400,"err_code":10043,"description":"sequence 2 not found"}"#,
-            ),
-            (
-                ApiError::msg_ttl_disabled(),
-                r#"{"code":400,"err_code":10166,"description":"per-message TTL is disabled"}"#,
-            ),
-            (
-                ApiError::rollup_not_permitted(),
-                r#"{"code":500,"err_code":10111,"description":"rollup not permitted"}"#,
-            ),
-        ];
-        for (err, want) in table {
-            assert_eq!(err.to_json(), *want);
-        }
-    }
-
-    /// Codes from errors.json that no capture shows.
-    #[test]
-    fn catalogue_codes() {
-        let table: &[(ApiError, u16, u32)] = &[
-            (ApiError::subjects_overlap(), 400, 10065),
-            (ApiError::consumer_does_not_exist(), 400, 10149),
-            (ApiError::consumer_name_in_use(), 400, 10013),
-            (ApiError::message_size_exceeds(), 400, 10054),
-            (ApiError::replicas_not_supported(), 500, 10074),
-            (ApiError::not_enabled(), 503, 10076),
-            (ApiError::not_enabled_for_account(), 503, 10039),
-            (ApiError::insufficient_resources(), 503, 10023),
-            (ApiError::storage_resources_exceeded(), 500, 10047),
-            (ApiError::memory_resources_exceeded(), 500, 10028),
-            (
-                ApiError::stream_config_invalid("max age needs to be >= 100ms"),
-                500,
-                10052,
-            ),
-            (ApiError::stream_store_failed("disk"), 503, 10077),
-            (ApiError::invalid_json("x"), 400, 10025),
-            (ApiError::msg_ttl_invalid(), 400, 10165),
-        ];
-        for (err, code, err_code) in table {
-            assert_eq!((err.code, err.err_code), (*code, *err_code), "{err}");
-        }
-        assert!(ApiError::stream_not_found().is_not_found());
-        assert!(!ApiError::bad_request().is_not_found());
-    }
-
-    #[test]
-    fn display_names_both_codes() {
-        let e = ApiError::stream_not_found();
-        assert_eq!(e.to_string(), "stream not found (code 404, err_code 10059)");
-    }
-}
-
 /// The consumer layer's errors (`jetstream::consumer`), spelled as nats-server's
 /// `server/errors.json`.
 impl ApiError {
@@ -414,5 +307,112 @@ impl ApiError {
             10153,
             format!("consumer inactive threshold exceeds system limit of {limit}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every captured error object (captures 03, 04, 05, 15), byte for byte.
+    #[test]
+    fn captured_error_objects() {
+        let table: &[(ApiError, &str)] = &[
+            (
+                ApiError::stream_not_found(),
+                r#"{"code":404,"err_code":10059,"description":"stream not found"}"#,
+            ),
+            (
+                ApiError::consumer_not_found(),
+                r#"{"code":404,"err_code":10014,"description":"consumer not found"}"#,
+            ),
+            (
+                ApiError::no_message_found(),
+                r#"{"code":404,"err_code":10037,"description":"no message found"}"#,
+            ),
+            (
+                ApiError::stream_name_in_use(),
+                r#"{"code":400,"err_code":10058,"description":"stream name already in use with a different configuration"}"#,
+            ),
+            (
+                ApiError::stream_name_mismatch(),
+                r#"{"code":400,"err_code":10056,"description":"stream name in subject does not match request"}"#,
+            ),
+            (
+                ApiError::expected_stream_mismatch(),
+                r#"{"code":400,"err_code":10060,"description":"expected stream does not match"}"#,
+            ),
+            (
+                ApiError::wrong_last_sequence(2),
+                r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 2"}"#,
+            ),
+            (
+                ApiError::wrong_last_sequence(0),
+                r#"{"code":400,"err_code":10071,"description":"wrong last sequence: 0"}"#,
+            ),
+            (
+                ApiError::wrong_last_msg_id("id-2"),
+                r#"{"code":400,"err_code":10070,"description":"wrong last msg ID: id-2"}"#,
+            ),
+            (
+                ApiError::consumer_already_exists(),
+                r#"{"code":400,"err_code":10148,"description":"consumer already exists"}"#,
+            ),
+            (
+                ApiError::expected_empty_request(),
+                r#"{"code":400,"err_code":10038,"description":"expected an empty request payload"}"#,
+            ),
+            (
+                ApiError::sequence_not_found(2),
+                r#"{"code":400,"err_code":10043,"description":"sequence 2 not found"}"#,
+            ),
+            (
+                ApiError::msg_ttl_disabled(),
+                r#"{"code":400,"err_code":10166,"description":"per-message TTL is disabled"}"#,
+            ),
+            (
+                ApiError::rollup_not_permitted(),
+                r#"{"code":500,"err_code":10111,"description":"rollup not permitted"}"#,
+            ),
+        ];
+        for (err, want) in table {
+            assert_eq!(err.to_json(), *want);
+        }
+    }
+
+    /// Codes from errors.json that no capture shows.
+    #[test]
+    fn catalogue_codes() {
+        let table: &[(ApiError, u16, u32)] = &[
+            (ApiError::subjects_overlap(), 400, 10065),
+            (ApiError::consumer_does_not_exist(), 400, 10149),
+            (ApiError::consumer_name_in_use(), 400, 10013),
+            (ApiError::message_size_exceeds(), 400, 10054),
+            (ApiError::replicas_not_supported(), 500, 10074),
+            (ApiError::not_enabled(), 503, 10076),
+            (ApiError::not_enabled_for_account(), 503, 10039),
+            (ApiError::insufficient_resources(), 503, 10023),
+            (ApiError::storage_resources_exceeded(), 500, 10047),
+            (ApiError::memory_resources_exceeded(), 500, 10028),
+            (
+                ApiError::stream_config_invalid("max age needs to be >= 100ms"),
+                500,
+                10052,
+            ),
+            (ApiError::stream_store_failed("disk"), 503, 10077),
+            (ApiError::invalid_json("x"), 400, 10025),
+            (ApiError::msg_ttl_invalid(), 400, 10165),
+        ];
+        for (err, code, err_code) in table {
+            assert_eq!((err.code, err.err_code), (*code, *err_code), "{err}");
+        }
+        assert!(ApiError::stream_not_found().is_not_found());
+        assert!(!ApiError::bad_request().is_not_found());
+    }
+
+    #[test]
+    fn display_names_both_codes() {
+        let e = ApiError::stream_not_found();
+        assert_eq!(e.to_string(), "stream not found (code 404, err_code 10059)");
     }
 }

@@ -53,7 +53,7 @@ fn ack_nak_delay_wpi_term_double_ack() {
     let mut c = consumer(durable(), &src);
     let mut out = Vec::new();
     c.pull(b"a", b"3", &src, at(0), &mut out);
-    let d: Vec<Outgoing> = out.drain(..).collect();
+    let d: Vec<Outgoing> = std::mem::take(&mut out);
     assert_eq!(ack(&mut c, &d[0], b"", None, &src, 1, &mut out), [1]);
     assert!(out.is_empty());
     assert_eq!(
@@ -129,7 +129,7 @@ fn nak_without_delay_and_go_duration_delay() {
     let mut c = consumer(durable(), &src);
     let mut out = Vec::new();
     c.pull(b"a", b"2", &src, at(0), &mut out);
-    let d: Vec<Outgoing> = out.drain(..).collect();
+    let d: Vec<Outgoing> = std::mem::take(&mut out);
     ack(&mut c, &d[0], b"-NAK", None, &src, 0, &mut out);
     ack(&mut c, &d[1], b"-NAK 5s", None, &src, 0, &mut out);
     c.pull(b"b", b"2", &src, at(1), &mut out);
@@ -195,7 +195,7 @@ fn ack_all_and_ack_none() {
     let mut c = consumer(cfg, &src);
     let mut out = Vec::new();
     c.pull(b"a", b"3", &src, at(0), &mut out);
-    let d: Vec<Outgoing> = out.drain(..).collect();
+    let d: Vec<Outgoing> = std::mem::take(&mut out);
     assert_eq!(ack(&mut c, &d[1], b"", None, &src, 1, &mut out), [1, 2]);
     assert_eq!(c.info(&src, at(1)).num_ack_pending, 1);
 
@@ -240,7 +240,7 @@ fn persisted_round_trip() {
     assert!(!c.take_dirty());
     let mut out = Vec::new();
     c.pull(b"a", b"3", &src, at(0), &mut out);
-    let d: Vec<Outgoing> = out.drain(..).collect();
+    let d: Vec<Outgoing> = std::mem::take(&mut out);
     ack(&mut c, &d[0], b"", None, &src, 1, &mut out);
     ack(&mut c, &d[1], b"-NAK", None, &src, 1, &mut out);
     assert!(c.take_dirty());

@@ -123,7 +123,7 @@ fn defaults_echo_as_captured() {
     let mut eph = ConsumerConfig::default();
     eph.normalise();
     assert_eq!(eph.inactive_threshold, 5_000_000_000);
-    let list = String::from_utf8(consumer_list_response(&[info.clone()], 0)).unwrap();
+    let list = String::from_utf8(consumer_list_response(std::slice::from_ref(&info), 0)).unwrap();
     assert!(list.starts_with(
         r#"{"type":"io.nats.jetstream.api.v1.consumer_list_response","total":1,"offset":0,"limit":256,"consumers":[{"stream_name":"ORDERS""#
     ));

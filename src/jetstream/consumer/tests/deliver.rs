@@ -288,9 +288,8 @@ fn requests_are_served_round_robin() {
     let src = Fake::with(&["x", "x", "x", "x"]);
     let mut c = consumer(durable(), &src);
     let mut out = Vec::new();
-    let mut cfg_src = Fake::default();
     // Queue two requests while the stream looks empty, then let them share 4 messages.
-    cfg_src.last = 0;
+    let cfg_src = Fake::default();
     c.pull(b"a", b"2", &cfg_src, at(0), &mut out);
     c.pull(b"b", b"3", &cfg_src, at(0), &mut out);
     c.poll(&src, at(1), &mut out);

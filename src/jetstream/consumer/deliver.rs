@@ -94,6 +94,38 @@ impl Consumer {
         self.deliver(src, now, out);
     }
 
+    /// Pending messages whose ack wait (or NAK delay) has passed go on the redelivery queue;
+    /// those that used up `max_deliver` are dropped from pending (no more deliveries).
+    pub(crate) fn expire_pending(&mut self, now: Timestamp) {
+        let due: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| !p.queued && p.deadline <= now.0)
+            .map(|(&s, _)| s)
+            .collect();
+        let mut dropped = false;
+        for seq in due {
+            let Some(p) = self.pending.get(&seq).copied() else {
+                continue;
+            };
+            if self.exhausted(&p) {
+                self.pending.remove(&seq);
+                dropped = true;
+                log::debug!(
+                    "consumer {} > {}: seq {seq} reached max_deliver",
+                    self.stream,
+                    self.name
+                );
+            } else {
+                self.queue(seq);
+            }
+        }
+        if dropped {
+            self.dirty = true;
+            self.update_floor();
+        }
+    }
+
     fn waiting_full(&self) -> bool {
         let max = usize::try_from(self.config.max_waiting).unwrap_or(0);
         self.waiting.len() >= max.clamp(1, HARD_MAX_WAITING)

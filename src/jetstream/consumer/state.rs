@@ -316,12 +316,15 @@ impl Consumer {
     /// Moves the ack floor up to just below the lowest pending message (or to the last
     /// delivery when nothing is pending). Never moves it down.
     pub(crate) fn update_floor(&mut self) {
-        let (s, c) = match self.pending.iter().next() {
-            Some((&seq, p)) => (seq.saturating_sub(1), p.consumer_seq.saturating_sub(1)),
-            None if self.last_per_subject.is_empty() => {
+        // A redelivery gives a low stream seq a high consumer seq: the consumer floor is
+        // below the lowest consumer seq still pending.
+        let lowest_c = self.pending.values().map(|p| p.consumer_seq).min();
+        let (s, c) = match (self.pending.keys().next(), lowest_c) {
+            (Some(&seq), Some(c)) => (seq.saturating_sub(1), c.saturating_sub(1)),
+            _ if self.last_per_subject.is_empty() => {
                 (self.next_seq.saturating_sub(1), self.consumer_seq)
             }
-            None => return,
+            _ => return,
         };
         let floor = (self.ack_floor.0.max(s), self.ack_floor.1.max(c));
         if floor != self.ack_floor {
@@ -361,38 +364,6 @@ impl Consumer {
     pub(crate) fn exhausted(&self, p: &Pending) -> bool {
         self.config.max_deliver > 0
             && i64::try_from(p.delivered).unwrap_or(i64::MAX) >= self.config.max_deliver
-    }
-
-    /// Pending messages whose ack wait (or NAK delay) has passed go on the redelivery queue;
-    /// those that used up `max_deliver` are dropped from pending (no more deliveries).
-    pub(crate) fn expire_pending(&mut self, now: Timestamp) {
-        let due: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| !p.queued && p.deadline <= now.0)
-            .map(|(&s, _)| s)
-            .collect();
-        let mut dropped = false;
-        for seq in due {
-            let Some(p) = self.pending.get(&seq).copied() else {
-                continue;
-            };
-            if self.exhausted(&p) {
-                self.pending.remove(&seq);
-                dropped = true;
-                log::debug!(
-                    "consumer {} > {}: seq {seq} reached max_deliver",
-                    self.stream,
-                    self.name
-                );
-            } else {
-                self.queue(seq);
-            }
-        }
-        if dropped {
-            self.dirty = true;
-            self.update_floor();
-        }
     }
 
     /// `now` counts as activity (a pull, an ack, a delivery).

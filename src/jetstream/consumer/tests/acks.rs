@@ -289,3 +289,21 @@ fn ephemeral_expiry() {
     assert!(!d.expired(at(1_000_000)));
     assert_eq!(d.next_deadline(), None);
 }
+
+#[test]
+fn ack_floor_follows_redelivered_consumer_seqs() {
+    let src = Fake::with(&["o", "o"]);
+    let mut c = consumer(durable(), &src);
+    let mut out = Vec::new();
+    c.pull(b"a", b"2", &src, at(0), &mut out);
+    let d: Vec<Outgoing> = std::mem::take(&mut out);
+    ack(&mut c, &d[0], b"-NAK", None, &src, 0, &mut out);
+    c.pull(b"b", b"1", &src, at(1), &mut out);
+    let again = out.remove(0);
+    assert_eq!(ack_of(&again).consumer_seq, 3);
+    ack(&mut c, &d[1], b"", None, &src, 1, &mut out);
+    assert_eq!(c.ack_floor(), (0, 2));
+    assert!(c.needs(1) && !c.needs(2) && c.needs(3));
+    ack(&mut c, &again, b"", None, &src, 2, &mut out);
+    assert_eq!(c.ack_floor(), (2, 3));
+}

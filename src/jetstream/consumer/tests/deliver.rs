@@ -65,7 +65,8 @@ fn deliver_policies() {
 #[test]
 fn batch_then_408_with_pending_headers() {
     // Capture 04: batch 2 of 3, acks, then batch 5 gets the last one and a 408 with 4.
-    let src = Fake::with(&["ORDERS.new", "ORDERS.new", "ORDERS.new"]);
+    let mut src = Fake::with(&["ORDERS.new", "ORDERS.new", "ORDERS.new"]);
+    src.msgs[1].headers = b"NATS/1.0\r\nNats-Msg-Id: id-2\r\n\r\n".to_vec();
     let mut c = consumer(durable(), &src);
     let mut out = Vec::new();
     c.pull(
@@ -76,6 +77,13 @@ fn batch_then_408_with_pending_headers() {
         &mut out,
     );
     assert_eq!(deliveries(&out), [(1, 1, 1, 2), (1, 2, 2, 1)]);
+    // Stored headers go out as they are (HMSG); none → MSG.
+    assert_eq!(out[0].headers, None);
+    assert_eq!(
+        out[1].headers.as_deref(),
+        Some(&b"NATS/1.0\r\nNats-Msg-Id: id-2\r\n\r\n"[..])
+    );
+    assert_eq!(out[1].payload, b"data");
     assert_eq!(out[0].to, b"_INBOX.a");
     assert_eq!(out[0].subject, b"ORDERS.new");
     assert_eq!(

@@ -193,6 +193,123 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The consumer layer's errors (`jetstream::consumer`), spelled as nats-server's
+/// `server/errors.json`.
+impl ApiError {
+    constant! {
+        /// 10016: legacy `DURABLE.CREATE` without a durable token in the subject.
+        consumer_durable_not_in_subject => 400, 10016, "consumer expected to be durable but no durable name set in subject";
+        /// 10017: the subject's consumer token differs from the body's `durable_name`.
+        consumer_durable_subject_mismatch => 400, 10017, "consumer name in subject does not match durable name in request";
+        /// 10018: legacy `DURABLE.CREATE` whose body has no `durable_name`.
+        consumer_durable_not_set => 400, 10018, "consumer expected to be durable but a durable name was not set";
+        /// 10020: `CONSUMER.CREATE.<stream>` (ephemeral form) with a `durable_name`.
+        consumer_ephemeral_with_durable => 400, 10020, "consumer expected to be ephemeral but a durable name was set in request";
+        /// 10084: `ack_policy: none` on a work-queue stream (pull).
+        consumer_pull_requires_ack => 400, 10084, "consumer in pull mode requires explicit ack policy on workqueue stream";
+        /// 10086: `rate_limit_bps` on a pull consumer.
+        consumer_pull_with_rate_limit => 400, 10086, "consumer in pull mode can not have rate limit set";
+        /// 10087: negative `max_waiting`.
+        consumer_max_waiting_negative => 400, 10087, "consumer max waiting needs to be positive";
+        /// 10088: `idle_heartbeat` in a pull consumer's config.
+        consumer_hb_requires_push => 400, 10088, "consumer idle heartbeat requires a push based consumer";
+        /// 10089: `flow_control` in a pull consumer's config.
+        consumer_fc_requires_push => 400, 10089, "consumer flow control requires a push based consumer";
+        /// 10090: `direct` on a pull consumer.
+        consumer_direct_requires_push => 400, 10090, "consumer direct requires a push based consumer";
+        /// 10093: a filter outside the stream's subjects.
+        consumer_filter_not_subset => 400, 10093, "consumer filter subject is not a valid subset of the interest subjects";
+        /// 10098: a work-queue consumer without explicit acks.
+        consumer_wq_requires_explicit_ack => 400, 10098, "workqueue stream requires explicit ack";
+        /// 10099: a second unfiltered consumer on a work-queue stream.
+        consumer_wq_multiple_unfiltered => 400, 10099, "multiple non-filtered consumers not allowed on workqueue stream";
+        /// 10100: a work-queue consumer whose filters collide with another's.
+        consumer_wq_not_unique => 400, 10100, "filtered consumer not unique on workqueue stream";
+        /// 10101: a work-queue consumer with a deliver policy other than `all`.
+        consumer_wq_not_deliver_all => 400, 10101, "consumer must be deliver all on workqueue stream";
+        /// 10114: negative `max_batch`.
+        consumer_max_request_batch_negative => 400, 10114, "consumer max request batch needs to be > 0";
+        /// 10115: `max_expires` below 1 ms.
+        consumer_max_request_expires_too_small => 400, 10115, "consumer max request expires needs to be >= 1ms";
+        /// 10116: `backoff` longer than `max_deliver` allows.
+        consumer_max_deliver_backoff => 400, 10116, "max deliver is required to be > length of backoff values";
+        /// 10127: consumer name with `/` or `\`.
+        consumer_name_path_separators => 400, 10127, "Consumer name can not contain path separators";
+        /// 10131: the subject's filter tokens differ from `filter_subject`.
+        consumer_filter_subject_mismatch => 400, 10131, "Consumer create request did not match filtered subject from create subject";
+        /// 10132: `name` and `durable_name` both set and different.
+        consumer_durable_name_mismatch => 400, 10132, "Consumer Durable and Name have to be equal if both are provided";
+        /// 10136: both `filter_subject` and `filter_subjects`.
+        consumer_duplicate_filter_subjects => 400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified";
+        /// 10137: `filter_subjects` with the filter-in-subject create form.
+        consumer_multiple_filters_not_allowed => 400, 10137, "consumer with multiple subject filters cannot use subject based API";
+        /// 10138: two of `filter_subjects` overlap.
+        consumer_overlapping_filters => 400, 10138, "consumer subject filters cannot overlap";
+        /// 10139: an empty entry in `filter_subjects`.
+        consumer_empty_filter => 400, 10139, "consumer filter in FilterSubjects cannot be empty";
+        /// 10183: negative `ack_wait`.
+        consumer_ack_wait_negative => 400, 10183, "consumer ack wait needs to be positive";
+        /// 10184: a negative `backoff` value.
+        consumer_backoff_negative => 400, 10184, "consumer backoff needs to be positive";
+        /// 10078: a create request without a config.
+        consumer_config_required => 400, 10078, "consumer config required";
+    }
+
+    /// 10094 (400) an inconsistent deliver policy, with nats-server's text.
+    pub fn consumer_invalid_policy(reason: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError {
+            code: 400,
+            err_code: 10094,
+            description: reason.into(),
+        }
+    }
+
+    /// 10012 (500) a consumer create/update failure, e.g. `ack policy can not be updated`.
+    pub fn consumer_create_failed(reason: impl Into<Cow<'static, str>>) -> ApiError {
+        ApiError {
+            code: 500,
+            err_code: 10012,
+            description: reason.into(),
+        }
+    }
+
+    /// 10102 `consumer name is too long, maximum allowed is N`.
+    pub fn consumer_name_too_long(max: usize) -> ApiError {
+        Self::owned(
+            400,
+            10102,
+            format!("consumer name is too long, maximum allowed is {max}"),
+        )
+    }
+
+    /// 10107 `consumer description is too long, maximum allowed is N`.
+    pub fn consumer_description_too_long(max: usize) -> ApiError {
+        Self::owned(
+            400,
+            10107,
+            format!("consumer description is too long, maximum allowed is {max}"),
+        )
+    }
+
+    /// 10121 `consumer max ack pending exceeds system limit of N`.
+    pub fn consumer_max_ack_pending_excess(limit: i64) -> ApiError {
+        Self::owned(
+            400,
+            10121,
+            format!("consumer max ack pending exceeds system limit of {limit}"),
+        )
+    }
+
+    /// 10153 `consumer inactive threshold exceeds system limit of <Go duration>`.
+    pub fn consumer_inactive_threshold_excess(limit: &str) -> ApiError {
+        Self::owned(
+            400,
+            10153,
+            format!("consumer inactive threshold exceeds system limit of {limit}"),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,13 +32,15 @@ Settings come in layers, each overriding the one before:
   1. built-in defaults
   2. a board profile: --board NAME, or board = \"NAME\" in the config file
   3. the config file: --config FILE (TOML)
-  4. the flags below (--listen, --store, -v, -q)
+  4. the flags below (--listen, --store, --no-jetstream, -v, -q)
 `leafd check-config` shows the result; `leafd boards` lists the profiles.";
 
 const AFTER_LONG_HELP: &str = "\
 Config file keys (TOML; an unknown key is an error):
   server_name, listen, board, log_level
-  [store]   dir, max_bytes
+  [store]   dir, max_bytes, sync (always | batch | interval), sync_interval, meta_cache,
+            segment_bytes
+  [jetstream] enabled, max_streams, max_consumers
   [limits]  max_connections, max_payload, max_control_line, max_pending, max_subs,
             max_subscriptions_total, read_buffer, sublist_cache, ping_interval, ping_max,
             write_deadline
@@ -99,6 +101,9 @@ struct Settings {
     /// Keep streams and state in this directory [default: ./leafd-data]
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Serve core NATS only: no streams, no `$JS.API`, nothing written to the store
+    #[arg(long)]
+    no_jetstream: bool,
     /// Log more: -v for debug, -vv for trace
     #[arg(short, long, action = ArgAction::Count, conflicts_with = "quiet")]
     verbose: u8,
@@ -189,10 +194,10 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
             .collect::<Result<Vec<_>, _>>()?
     };
     if args.rounds == 0 || args.msgs == 0 || args.requests == 0 || args.js_msgs == 0 {
-        return Err(
-            UsageError("--rounds, --msgs, --requests and --js-msgs must be at least 1".into())
-                .into(),
-        );
+        return Err(UsageError(
+            "--rounds, --msgs, --requests and --js-msgs must be at least 1".into(),
+        )
+        .into());
     }
     init_logger(if args.verbose {
         LevelFilter::Info
@@ -297,7 +302,7 @@ fn load(settings: &Settings) -> Result<(Config, Option<String>), ConfigError> {
         listen: settings.listen.clone(),
         store_dir: settings.store.clone(),
         log_level: flag_level.or(env_level),
-        jetstream: None, // a `--no-jetstream` flag would set Some(false)
+        jetstream: settings.no_jetstream.then_some(false),
     };
     Ok((Config::load(&overrides)?, note))
 }
@@ -363,11 +368,16 @@ fn log_settings(config: &Config) {
         }
         _ => info!("no board profile: built-in defaults (see `leafd boards`)"),
     }
-    info!(
-        "store {} (up to {})",
-        config.store.dir.display(),
-        fmt_size(config.store.max_bytes)
-    );
+    if config.jetstream.enabled {
+        info!(
+            "store {} (up to {}, sync = {})",
+            config.store.dir.display(),
+            fmt_size(config.store.max_bytes),
+            config.store.sync
+        );
+    } else {
+        info!("jetstream disabled: core NATS only");
+    }
     let l = &config.limits;
     info!(
         "limits: max_connections={} max_payload={} max_pending={} read_buffer={} \

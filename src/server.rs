@@ -14,8 +14,13 @@ use futures_lite::future;
 use smol::{Async, LocalExecutor, Timer};
 
 use crate::config::Config;
+use crate::jetstream::{
+    self,
+    engine::{JetStream, Settings, SyncJob},
+};
 use crate::link;
 use crate::router::{CloseReason, Router, ServerInfo};
+use crate::store::LogConfig;
 
 /// How long to wait after an accept error (e.g. out of file descriptors) before trying
 /// again, so the loop does not spin.
@@ -55,8 +60,24 @@ pub fn run(
     let info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
     let router = Rc::new(RefCell::new(Router::new(info, config.limits.clone())));
     let ex = LocalExecutor::new();
+    // The JetStream tasks run until shutdown; dropping them cancels them.
+    let mut js_tasks = Vec::new();
+    if config.jetstream.enabled {
+        match JetStream::open(js_settings(&config)) {
+            Ok(engine) => {
+                log::info!("jetstream: {} stream(s) restored", engine.stream_count());
+                router.borrow_mut().enable_jetstream(engine);
+                js_tasks.push(ex.spawn(sync_loop(router.clone())));
+                js_tasks.push(ex.spawn(timer_loop(router.clone())));
+            }
+            Err(e) => log::error!("{e}; serving core NATS without JetStream"),
+        }
+    }
     smol::block_on(ex.run(async {
         future::or(accept_loop(&ex, &listener, &router), shutdown).await;
+        drop(js_tasks);
+        // A sync job still running on its thread finishes on its own; this one covers all.
+        router.borrow_mut().js_shutdown();
         drop(listener); // refuse new connections while the old ones drain
         let open = router.borrow().client_count();
         log::info!("shutting down: closing {open} connection(s)");
@@ -68,6 +89,69 @@ pub fn run(
     }));
     log::info!("stopped");
     Ok(())
+}
+
+/// The engine's settings from the config.
+fn js_settings(config: &Config) -> Settings {
+    let log = LogConfig {
+        segment_bytes: config.store.segment_bytes,
+        // A record holds the subject and headers too; leave room beyond max_payload.
+        max_record: config.limits.max_payload + config.limits.max_control_line + 64,
+        ..LogConfig::default()
+    };
+    Settings {
+        dir: config.store.dir.clone(),
+        sync: config.store.sync,
+        sync_interval: config.store.sync_interval,
+        meta_cache: config.store.meta_cache,
+        log,
+        max_streams: config.jetstream.max_streams,
+        max_consumers: config.jetstream.max_consumers,
+        max_pending_acks: MAX_PENDING_ACKS,
+        server_name: config.server_name.clone(),
+    }
+}
+
+/// Pub-acks that may wait for one fsync: past this, publishes are refused until the disk
+/// catches up (a slow SD card must not turn into unbounded memory).
+const MAX_PENDING_ACKS: usize = 65_536;
+
+/// Group commit: waits for durability work, runs it on a blocking thread, reports back.
+/// Appends that arrive while a sync runs form the next batch.
+async fn sync_loop(router: Rc<RefCell<Router>>) {
+    loop {
+        let jobs = future::poll_fn(|cx| router.borrow_mut().poll_sync_jobs(cx)).await;
+        let outcomes =
+            smol::unblock(move || jobs.into_iter().map(SyncJob::run).collect::<Vec<_>>()).await;
+        router.borrow_mut().sync_done(outcomes);
+    }
+}
+
+/// Runs the engine's timers (redeliveries, pull expiry, heartbeats, max_age, interval
+/// fsync) at their deadline; re-arms when an earlier deadline appears.
+async fn timer_loop(router: Rc<RefCell<Router>>) {
+    /// Even with nothing scheduled, look again this often (cheap, and bounds any missed wakeup).
+    const IDLE: Duration = Duration::from_secs(5);
+    loop {
+        let mut timer: Option<(Timer, Instant)> = None;
+        future::poll_fn(|cx| {
+            let deadline = router.borrow_mut().js_next_deadline(cx);
+            let wait = deadline.map_or(IDLE, |d| {
+                Duration::from_nanos(d.0.saturating_sub(jetstream::engine::now().0)).min(IDLE)
+            });
+            let at = Instant::now() + wait;
+            // First poll, or woken early because an earlier deadline appeared: (re)arm.
+            if timer.as_ref().is_none_or(|(_, armed)| *armed > at) {
+                timer = Some((Timer::at(at), at));
+            }
+            match &mut timer {
+                Some((t, _)) => std::pin::Pin::new(t).poll(cx).map(|_| ()),
+                None => std::task::Poll::Pending,
+            }
+        })
+        .await;
+        router.borrow_mut().js_tick();
+    }
 }
 
 /// Accepts connections forever, one task each.

@@ -177,7 +177,8 @@ pub fn run(plan: &Plan) -> io::Result<String> {
                 let r = &mut runs[si][ti];
                 r.samples.push(sample);
                 if let (Some(a), Some(b)) = (cpu0, cpu1) {
-                    r.cpu_us_per_msg.push((b - a) * 1e6 / sample.msgs.max(1) as f64);
+                    r.cpu_us_per_msg
+                        .push((b - a) * 1e6 / sample.msgs.max(1) as f64);
                 }
                 if let (true, Some(pid)) = (peak_ok, target.pid) {
                     r.peak_rss.extend(procstat::peak_rss(pid));
@@ -272,7 +273,10 @@ fn report(plan: &Plan, runs: &[Vec<Runs>], idle: &[Option<u64>]) -> String {
     }
     if plan.scenarios.iter().any(Scenario::is_jetstream) {
         let _ = writeln!(out, "\nJetStream disk use (medians; store peak = largest size on disk seen during a run, sampled every 20 ms):\n");
-        let _ = writeln!(out, "| scenario | server | device bytes written / payload byte | store peak on disk |");
+        let _ = writeln!(
+            out,
+            "| scenario | server | device bytes written / payload byte | store peak on disk |"
+        );
         let _ = writeln!(out, "|---|---|---|---|");
         for (si, scenario) in plan.scenarios.iter().enumerate() {
             if !scenario.is_jetstream() {

@@ -1,15 +1,20 @@
-//! The pure data layer of the JetStream API: request subjects, request bodies, stream
-//! configuration, error objects, response envelopes and publish-header expectations.
+//! JetStream: the `$JS.API` surface, streams over the store, pull consumers, and the engine
+//! that ties them to the router.
 //!
-//! Owns: everything about the JetStream API that can be decided from bytes alone, matched
-//! against nats-server 2.15.1's captured wire (PROTOCOL.md §3, `protocol-captures/03`, `11`,
-//! `12`, `15`). No I/O, no clock, no storage: callers pass timestamps and stream state in.
-//! Must not: own streams, messages or consumers, touch the router or the store. Hands off
-//! to: the router (not yet wired), which will parse `$JS.API.…` subjects with [`api`], decode
-//! bodies, ask the (future) stream store, and answer with [`response`]'s builders.
+//! Owns: everything JetStream, in three layers. The data layer decides from bytes alone
+//! (subjects, bodies, configs, errors, responses: matched byte for byte against nats-server
+//! 2.15.1's captured wire, PROTOCOL.md §3); [`stream`] and [`consumer`] are state machines
+//! over the store that take the time as an argument; [`engine`] owns them all and is what
+//! the router calls. Must not: touch sockets or block the event loop on a disk sync (the
+//! engine hands sync work to the server's sync task). Hands off to: the router, which
+//! delivers what the engine emits as [`Outgoing`] messages.
 //!
 //! | file | holds |
 //! |---|---|
+//! | [`engine`] | the streams table, `$JS.API` dispatch, capture of publishes, group-commit acks |
+//! | [`stream`] | one stream: limits, dedupe window, indexes, purge, expiry over its log |
+//! | [`consumer`] | pull consumers: config, create rules, deliveries, acks, redelivery |
+//! | [`source`] | the seams: [`MessageSource`] (stream → consumer) and [`Outgoing`] |
 //! | [`api`] | [`ApiRequest`] from a subject, name rules, body leniency |
 //! | [`error`] | [`ApiError`]: the err_code catalogue |
 //! | [`config`] | [`StreamConfig`]: decode, `normalise`, echo, idempotent-create, overlap |
@@ -22,15 +27,6 @@
 //! | [`headers`] | header blocks: nats-server's case-sensitive lookup and the client reading |
 //! | [`expect`] | publish-header expectations and their check against the stream's state |
 //! | [`policy`] | retention / discard / storage / compression enums, consumer limits |
-//!
-//! # Wiring (for the router, later)
-//!
-//! `parse_api_subject(subject)` → `ApiRequest`; decode the body with `api::parse_body` (or
-//! `StreamConfig::from_json`), `normalise`, `check_subject_name`, `validate_create` /
-//! `validate_update`, `overlaps` (10065) and `same_as` (idempotent create, else 10058); answer
-//! with `response::*` or `response::error_response(req.response_type()?, &err)`. A publish
-//! into a stream: `PublishExpectations::from_headers`, fill `ExpectState`, `check`, then
-//! `pub_ack::pub_ack` / `pub_ack_error`.
 //!
 //! # Where leafd differs from nats-server (on purpose)
 //!
@@ -46,8 +42,7 @@
 //!   nats-server ignores it.
 //! * `_nats.ver` in responses is whatever version the caller advertises in INFO.
 //!
-//! Not here yet: streams' storage (retention, limits, dedupe window bookkeeping) and consumers'
-//! state machines (pull waiting lists, acks, redelivery); they will use these types.
+//! Not here yet (issue 5): push and ordered consumers, interest retention, per-message TTLs.
 
 pub mod api;
 pub mod config;

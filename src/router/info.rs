@@ -34,6 +34,9 @@ pub struct ServerInfo {
     pub headers: bool,
     /// Largest message accepted.
     pub max_payload: usize,
+    /// JetStream is served (omitted when not, as nats-server does).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub jetstream: bool,
     /// Cached `{...` prefix of the JSON, without the closing brace.
     #[serde(skip)]
     prefix: String,
@@ -52,13 +55,24 @@ impl ServerInfo {
             port: addr.port(),
             headers: true,
             max_payload,
+            jetstream: false,
             prefix: String::new(),
         };
-        // Serialising a struct of strings and integers cannot fail.
-        let mut json = serde_json::to_string(&info).unwrap_or_else(|_| String::from("{}"));
-        json.pop(); // the closing brace; client fields follow
-        info.prefix = json;
+        info.render();
         info
+    }
+
+    /// Advertises (or not) JetStream.
+    pub fn set_jetstream(&mut self, on: bool) {
+        self.jetstream = on;
+        self.render();
+    }
+
+    fn render(&mut self) {
+        // Serialising a struct of strings and integers cannot fail.
+        let mut json = serde_json::to_string(&*self).unwrap_or_else(|_| String::from("{}"));
+        json.pop(); // the closing brace; client fields follow
+        self.prefix = json;
     }
 
     /// Appends the INFO line for connection `cid` from `addr`.

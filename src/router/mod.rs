@@ -11,6 +11,7 @@
 
 mod client;
 mod info;
+mod js;
 mod ops;
 mod outbox;
 mod route;
@@ -92,6 +93,8 @@ pub struct Router {
     stall_mark: usize,
     next_cid: u64,
     stats: RouterStats,
+    /// JetStream, when served.
+    js: Option<js::JsHandle>,
 }
 
 impl Router {
@@ -106,6 +109,7 @@ impl Router {
             subs: Slab::new(),
             next_cid: 1,
             stats: RouterStats::default(),
+            js: None,
         }
     }
 

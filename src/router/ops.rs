@@ -128,7 +128,9 @@ impl Router {
         self.stats.in_bytes += size as u64;
         // nats-server acknowledges before it delivers (capture 01: `+OK` precedes the MSG).
         self.ok_if_verbose(id);
-        self.route(id, msg);
+        let answered = self.js_publish(&msg);
+        self.route_to(id, msg.subject, msg, !answered);
+        self.js_flush();
         Flow::Continue
     }
 

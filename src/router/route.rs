@@ -15,10 +15,19 @@ use super::{ClientId, CloseReason, Router, SubKey};
 const NO_RESPONDERS_HEAD: &[u8] = b"NATS/1.0 503\r\nNats-Subject: ";
 
 impl Router {
-    /// Delivers `msg` from client `from` to every interested subscription. Returns how many
-    /// deliveries were made.
-    pub(crate) fn route(&mut self, from: ClientId, msg: Message<'_>) -> usize {
-        let matches: Rc<Matches<SubKey>> = self.sublist.matches(msg.subject);
+    /// Delivers `msg` from `from` to the subscriptions matching `to` (usually
+    /// `msg.subject`; it differs from `msg.subject`
+    /// for JetStream pull deliveries: matched on the pull's inbox, shown with the stored
+    /// subject). `no_responders`: send the 503 status when nobody got a request. Returns
+    /// how many deliveries were made.
+    pub(crate) fn route_to(
+        &mut self,
+        from: ClientId,
+        to: &[u8],
+        msg: Message<'_>,
+        no_responders: bool,
+    ) -> usize {
+        let matches: Rc<Matches<SubKey>> = self.sublist.matches(to);
         let echo = self.clients.get(from.0).is_none_or(|c| c.opts.echo);
         let mut delivered = 0;
         for &key in &matches.plain {
@@ -37,7 +46,7 @@ impl Router {
                 }
             }
         }
-        if delivered == 0 {
+        if delivered == 0 && no_responders {
             if let Some(reply) = msg.reply {
                 self.no_responders(from, msg.subject, reply);
             }

@@ -1,0 +1,343 @@
+//! Publishes into streams and group commit: the append, the pub-ack held until its record
+//! is durable, the sync jobs the server runs off the event loop, and what their results
+//! release.
+//!
+//! Owns: the `sync` modes' meaning (see `config::SyncMode`), the pending-ack queues and
+//! their bound, persisting dirty consumer states once per sync round. Hands off to: the
+//! server's sync task ([`SyncJob::run`] on a blocking thread), `Stream` for the data.
+
+use crate::config::SyncMode;
+use crate::store::meta::MetaSync;
+use crate::store::{StoreError, SyncHandle};
+
+use super::super::error::ApiError;
+use super::super::pub_ack::{pub_ack, pub_ack_error};
+use super::super::source::Outgoing;
+use super::super::stream::Stream;
+use super::super::time::Timestamp;
+use super::streams::store_failed;
+use super::{JetStream, PendingAck, StreamId};
+
+/// Blocking durability work for one stream (or the metadata store), `Send` so it runs on
+/// a blocking thread.
+#[derive(Debug)]
+pub struct SyncJob {
+    target: Target,
+    work: Work,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Stream { id: usize, name: String },
+    Meta,
+}
+
+#[derive(Debug)]
+enum Work {
+    Stream(SyncHandle),
+    Meta(MetaSync),
+}
+
+/// What a [`SyncJob`] did, to hand back to [`JetStream::sync_done`].
+#[derive(Debug)]
+pub struct SyncOutcome {
+    target: Target,
+    result: Result<u64, StoreError>,
+}
+
+impl SyncJob {
+    /// fdatasyncs the files (blocking).
+    pub fn run(self) -> SyncOutcome {
+        let result = match self.work {
+            Work::Stream(h) => h.run(),
+            Work::Meta(m) => m.run().map(|()| 0),
+        };
+        SyncOutcome {
+            target: self.target,
+            result,
+        }
+    }
+}
+
+impl JetStream {
+    /// A publish on a subject some stream captures: store it and queue (or send) its ack.
+    /// Returns `false` when no stream captures `subject`.
+    pub(super) fn capture_publish(
+        &mut self,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+        now: Timestamp,
+    ) -> bool {
+        let matches = self.capture.matches(subject);
+        let Some(&StreamId(id)) = matches.plain.first() else {
+            return false;
+        };
+        let id = id as usize;
+        let Some(slot) = self.slots.get_mut(id) else {
+            return false;
+        };
+        let reply = reply.filter(|_| !slot.stream.config().no_ack);
+        if reply.is_some() && self.pending_total >= self.settings.max_pending_acks {
+            // The disk is behind by a whole window of acks: refuse rather than queue more.
+            let err = ApiError::insufficient_resources();
+            self.push_ack_error(id, reply, &err);
+            return true;
+        }
+        let result = slot.stream.publish(subject, headers, payload, now);
+        match result {
+            Ok(p) => {
+                if !p.duplicate {
+                    self.stats.stored += 1;
+                    self.touch(id);
+                }
+                self.note_evictions(id);
+                if let Some(reply) = reply {
+                    self.queue_ack(id, p.seq, reply, p.duplicate);
+                }
+                if !p.duplicate {
+                    self.poll_consumers(id, now);
+                }
+            }
+            Err(err) => {
+                log::debug!(
+                    "stream {}: publish to {} refused: {} {}",
+                    slot.stream.name(),
+                    String::from_utf8_lossy(subject),
+                    err.err_code,
+                    err.description
+                );
+                self.push_ack_error(id, reply, &err);
+            }
+        }
+        true
+    }
+
+    fn push_ack_error(&mut self, id: usize, reply: Option<&[u8]>, err: &ApiError) {
+        if let (Some(reply), Some(slot)) = (reply, self.slots.get(id)) {
+            let body = pub_ack_error(slot.stream.name(), err);
+            self.out.push(Outgoing::reply(reply, body));
+        }
+    }
+
+    /// Sends the ack now if `seq` is already durable under the sync mode, else queues it.
+    fn queue_ack(&mut self, id: usize, seq: u64, reply: &[u8], duplicate: bool) {
+        let slot = &mut self.slots[id];
+        if self.settings.sync == SyncMode::Always && slot.stream.durable_seq() < seq {
+            if let Err(e) = slot.stream.sync_now() {
+                log::error!("stream {}: sync failed: {e}", slot.stream.name());
+                let err = store_failed(&e);
+                self.push_ack_error(id, Some(reply), &err);
+                return;
+            }
+        }
+        let slot = &mut self.slots[id];
+        if slot.pending.is_empty() && slot.stream.durable_seq() >= seq {
+            let body = pub_ack(slot.stream.name(), None, seq, duplicate);
+            self.out.push(Outgoing::reply(reply, body));
+            return;
+        }
+        slot.pending.push_back(PendingAck {
+            seq,
+            reply: reply.into(),
+            duplicate,
+        });
+        self.pending_total += 1;
+    }
+
+    /// Marks stream `id` as changed on disk (append, delete, purge, eviction).
+    pub(super) fn touch(&mut self, id: usize) {
+        if let Some(slot) = self.slots.get_mut(id) {
+            slot.unsynced = true;
+            slot.unflushed = true;
+        }
+    }
+
+    /// `interval` mode: whether the periodic fsync is due.
+    fn fsync_due(&self, now: Timestamp) -> bool {
+        self.settings.sync != SyncMode::Interval || self.next_interval_sync.is_none_or(|t| t <= now)
+    }
+
+    /// Whether the sync task has something to do now.
+    pub fn wants_sync(&self, now: Timestamp) -> bool {
+        if self.meta_dirty || self.consumers_dirty {
+            return true;
+        }
+        let due = self.fsync_due(now);
+        self.slots
+            .iter()
+            .any(|(_, s)| !s.syncing && (s.unflushed || (s.unsynced && due)))
+    }
+
+    /// When the periodic fsync of `interval` mode next has work, if it has.
+    pub(super) fn interval_deadline(&self) -> Option<Timestamp> {
+        if self.settings.sync != SyncMode::Interval {
+            return None;
+        }
+        let pending = self.slots.iter().any(|(_, s)| s.unsynced && !s.syncing);
+        pending.then(|| self.next_interval_sync.unwrap_or_default())
+    }
+
+    /// Takes the durability work due now: one job per changed stream (with no job in
+    /// flight), plus the metadata store if consumer states changed. In `interval` mode a
+    /// stream is flushed to the OS here and its acks released; its fsync job is only
+    /// returned once the interval is due.
+    pub fn take_sync_jobs(&mut self, now: Timestamp) -> Vec<SyncJob> {
+        self.persist_consumers();
+        let interval = self.settings.sync == SyncMode::Interval;
+        let due = self.fsync_due(now);
+        let mut jobs = Vec::new();
+        let ids: Vec<usize> = self.slots.iter().map(|(i, _)| i).collect();
+        for id in ids {
+            let slot = &mut self.slots[id];
+            if slot.syncing || !(slot.unflushed || slot.unsynced) {
+                continue;
+            }
+            if interval {
+                slot.unflushed = false;
+                if let Err(e) = slot.stream.flush() {
+                    self.fail_pending(id, &e);
+                    continue;
+                }
+                let last = slot.stream.state().last_seq;
+                self.release(id, last);
+                if !due {
+                    continue;
+                }
+            }
+            let slot = &mut self.slots[id];
+            slot.unflushed = false;
+            slot.unsynced = false;
+            match slot.stream.begin_sync() {
+                Ok(Some(handle)) => {
+                    slot.syncing = true;
+                    jobs.push(SyncJob {
+                        target: Target::Stream {
+                            id,
+                            name: slot.stream.name().to_owned(),
+                        },
+                        work: Work::Stream(handle),
+                    });
+                }
+                Ok(None) => {
+                    let durable = slot.stream.durable_seq();
+                    self.release(id, durable);
+                }
+                Err(e) => self.fail_pending(id, &e),
+            }
+        }
+        if interval && due && !jobs.is_empty() {
+            let step = u64::try_from(self.settings.sync_interval.as_nanos()).unwrap_or(u64::MAX);
+            self.next_interval_sync = Some(Timestamp(now.0.saturating_add(step)));
+        }
+        if self.meta_dirty {
+            self.meta_dirty = false;
+            jobs.push(SyncJob {
+                target: Target::Meta,
+                work: Work::Meta(self.meta.sync_handle()),
+            });
+        }
+        jobs
+    }
+
+    /// Applies what the sync jobs did: releases acks that are durable now; on a failed
+    /// fsync answers the waiting acks with an error and reopens the stream so recovery
+    /// decides what is really on disk.
+    pub fn sync_done(&mut self, outcomes: Vec<SyncOutcome>, now: Timestamp) {
+        for o in outcomes {
+            match (o.target, o.result) {
+                (Target::Meta, Ok(_)) => {}
+                (Target::Meta, Err(e)) => {
+                    log::error!("metadata sync failed: {e}; will retry");
+                    self.meta_dirty = true;
+                }
+                (Target::Stream { id, name }, result) => {
+                    let Some(slot) = self.slots.get_mut(id) else {
+                        continue;
+                    };
+                    if slot.stream.name() != name {
+                        continue; // deleted (and the slot reused) while syncing
+                    }
+                    slot.syncing = false;
+                    match result {
+                        Ok(seq) => {
+                            slot.stream.synced(seq);
+                            self.release(id, seq);
+                        }
+                        Err(e) => {
+                            log::error!("stream {name}: fsync failed: {e}; reopening the stream");
+                            self.fail_pending(id, &e);
+                            self.reopen(id, now);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends every queued ack with seq ≤ `durable`.
+    fn release(&mut self, id: usize, durable: u64) {
+        let Some(slot) = self.slots.get_mut(id) else {
+            return;
+        };
+        while slot.pending.front().is_some_and(|a| a.seq <= durable) {
+            let Some(ack) = slot.pending.pop_front() else {
+                break;
+            };
+            self.pending_total -= 1;
+            let body = pub_ack(slot.stream.name(), None, ack.seq, ack.duplicate);
+            self.out.push(Outgoing::reply(&ack.reply, body));
+        }
+    }
+
+    /// Answers every queued ack of stream `id` with the store error.
+    fn fail_pending(&mut self, id: usize, e: &StoreError) {
+        let Some(slot) = self.slots.get_mut(id) else {
+            return;
+        };
+        let err = store_failed(e);
+        let name = slot.stream.name().to_owned();
+        for ack in slot.pending.drain(..) {
+            self.pending_total -= 1;
+            self.out
+                .push(Outgoing::reply(&ack.reply, pub_ack_error(&name, &err)));
+        }
+    }
+
+    /// Reopens stream `id` from its files after a failed fsync.
+    fn reopen(&mut self, id: usize, now: Timestamp) {
+        let slot = &self.slots[id];
+        let cfg = slot.stream.config().clone();
+        let created = slot.stream.created();
+        let dir = self.stream_dir(&cfg);
+        match Stream::open(cfg, created, dir.as_deref(), self.settings.log.clone(), now) {
+            Ok(stream) => self.slots[id].stream = stream,
+            Err(e) => log::error!(
+                "stream {}: reopen failed: {e}; it keeps its old state until restart",
+                self.slots[id].stream.name()
+            ),
+        }
+    }
+
+    /// Makes everything durable on this thread (clean shutdown) and sends the last acks.
+    pub fn shutdown(&mut self) {
+        self.persist_consumers();
+        let ids: Vec<usize> = self.slots.iter().map(|(i, _)| i).collect();
+        for id in ids {
+            match self.slots[id].stream.sync_now() {
+                Ok(seq) => self.release(id, seq),
+                Err(e) => {
+                    log::error!(
+                        "stream {}: final sync failed: {e}",
+                        self.slots[id].stream.name()
+                    );
+                    self.fail_pending(id, &e);
+                }
+            }
+        }
+        if let Err(e) = self.meta.sync() {
+            log::error!("metadata: final sync failed: {e}");
+        }
+    }
+}

@@ -11,7 +11,9 @@
 //!
 //! ```text
 //! socket ─► link ─► protocol (sans-I/O parse) ─► router ─► sublist match
-//!                                                  └─► subscribers' outboxes ─► link ─► socket
+//!                                                  ├─► subscribers' outboxes ─► link ─► socket
+//!                                                  └─► jetstream engine ─► store (segment log, sled)
+//!                         replies, pub-acks, pulls ◄─┘      ▲ group commit: the server's sync task
 //! ```
 //!
 //! | module | owns | hands off to |
@@ -19,16 +21,16 @@
 //! | [`subject`] | `Subject`/`Filter` newtypes, validation, tokenising | everyone |
 //! | [`protocol`] | the NATS wire codec: bytes → [`protocol::Op`], frames → bytes. No I/O | router, link |
 //! | [`sublist`] | the subject → interest trie with a bounded result cache | router |
-//! | [`router`] | all broker state: clients, subscriptions, queue groups, outboxes, slow-consumer policy. Synchronous | sublist, protocol's encoders |
+//! | [`router`] | all broker state: clients, subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`). Synchronous | sublist, protocol's encoders, jetstream |
 //! | [`link`] | sockets and timers: accepting clients, reading, writing, keepalive | protocol, router |
-//! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor | link, router |
+//! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor; the group-commit sync task and the JetStream timer task | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
-//! | [`jetstream`] | JetStream API data layer: subjects, configs, errors, envelopes, publish headers. Pure; not yet wired to the router | (router, later) |
-//! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction) and an in-memory twin. No sockets | (later) jetstream |
+//! | [`jetstream`] | the `$JS.API` (byte-exact data layer), streams with limits and dedupe, pull consumers, and the engine that owns them. No sockets; syncs are handed to the server | store, router (via `Outgoing`) |
+//! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction), its in-memory twin, and sled for metadata. No sockets | jetstream |
 //! | [`bench`] | `leafd bench`: a load generator that drives any NATS server side by side | protocol |
 //!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
-//! protocol}`; everything may use `subject` and `config`. The codec never sees the router: the
+//! protocol, jetstream}`, `jetstream → store`; everything may use `subject` and `config`. The codec never sees the router: the
 //! router takes the codec's parsed ops and uses its encoders to fill outboxes with wire bytes,
 //! so a message is encoded once, straight into every subscriber's buffer.
 //!

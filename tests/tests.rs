@@ -10,6 +10,8 @@
 /// Broker process, raw wire connection and async-nats helpers shared by every module.
 mod util;
 
+/// 20x the store's disk budget through a bounded stream; du stays within the budget.
+mod churn;
 /// kill -9 during acked JetStream publishing: every acked message survives.
 mod crash;
 /// Server PINGs and the stale-connection cut-off.

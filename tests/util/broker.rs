@@ -42,6 +42,9 @@ pub struct Limits {
     pub max_pending: Option<u64>,
     pub ping_interval: Option<Duration>,
     pub ping_max: Option<u32>,
+    /// The JetStream store's disk budget: leafd `[store] max_bytes` (with segments of a
+    /// sixteenth of it), nats-server `jetstream { max_file_store }`.
+    pub store_max_bytes: Option<u64>,
 }
 
 impl Limits {
@@ -52,6 +55,7 @@ impl Limits {
             && self.max_pending.is_none()
             && self.ping_interval.is_none()
             && self.ping_max.is_none()
+            && self.store_max_bytes.is_none()
     }
 
     /// `(key, value)` pairs, values already in the syntax both formats accept (integers, and
@@ -99,12 +103,22 @@ impl Kind {
                 for (k, v) in limits.pairs() {
                     let _ = writeln!(t, "{k} = {v}");
                 }
+                if let Some(max) = limits.store_max_bytes {
+                    let _ = writeln!(
+                        t,
+                        "[store]\nmax_bytes = {max}\nsegment_bytes = {}",
+                        max / 16
+                    );
+                }
                 ("leafd.toml", t, "--config")
             }
             Kind::NatsServer => {
                 let mut t = String::new();
                 for (k, v) in limits.pairs() {
                     let _ = writeln!(t, "{k}: {v}");
+                }
+                if let Some(max) = limits.store_max_bytes {
+                    let _ = writeln!(t, "jetstream {{ max_file_store: {max} }}");
                 }
                 ("nats-server.conf", t, "-c")
             }
@@ -234,6 +248,17 @@ impl Broker {
 
     pub fn addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// The broker's JetStream store directory (`{dir}/store` for leafd, `{dir}/js` for
+    /// nats-server, as the default and validation commands place them).
+    pub fn store_dir(&self) -> PathBuf {
+        let leafd = self.dir.path().join("store");
+        if leafd.exists() {
+            leafd
+        } else {
+            self.dir.path().join("js")
+        }
     }
 
     /// Everything the broker wrote to stdout and stderr so far.

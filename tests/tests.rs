@@ -14,6 +14,8 @@ mod util;
 mod churn;
 /// kill -9 during acked JetStream publishing: every acked message survives.
 mod crash;
+/// Disk full: JSON errors for JetStream publishes, core pub/sub unaffected, recovery.
+mod diskfull;
 /// Server PINGs and the stale-connection cut-off.
 mod keepalive;
 /// max_connections and graceful shutdown on SIGTERM.

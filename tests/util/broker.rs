@@ -190,6 +190,16 @@ impl Broker {
 
     /// Starts the broker with `limits` written to a config file in its own format.
     pub fn start_with(limits: Limits) -> Broker {
+        Broker::start_full(limits, None)
+    }
+
+    /// [`Broker::start_with`], keeping the JetStream store in `store` instead of the
+    /// broker's temporary directory (the `{dir}/store` or `{dir}/js` of the command).
+    pub fn start_with_store(limits: Limits, store: &std::path::Path) -> Broker {
+        Broker::start_full(limits, Some(store))
+    }
+
+    fn start_full(limits: Limits, store: Option<&std::path::Path>) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix("leafd-test-")
             .tempdir()
@@ -200,6 +210,12 @@ impl Broker {
             "LEAFD_CMD must contain a {{port}} placeholder, got: {template}"
         );
         let kind = Kind::of(&template);
+        if let Some(store) = store {
+            let store = store.display().to_string();
+            template = template
+                .replace("{dir}/store", &store)
+                .replace("{dir}/js", &store);
+        }
         if !limits.is_default() {
             template = format!("{template} {}", kind.config_flag(dir.path(), &limits));
         }

@@ -18,6 +18,15 @@ use super::super::time::Timestamp;
 use super::streams::store_failed;
 use super::{JetStream, PendingAck, StreamId};
 
+/// Whether a publish failed in the store itself (10077 with the store's reason), not on a
+/// limit (10077 too, with `maximum …` texts): the stream must then be reopened.
+fn is_disk_error(err: &ApiError) -> bool {
+    err.err_code == 10077 && !err.description.starts_with("maximum")
+}
+
+/// How long publishes into a stream are refused after its disk write failed.
+const DISK_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Blocking durability work for one stream (or the metadata store), `Send` so it runs on
 /// a blocking thread.
 #[derive(Debug)]
@@ -79,6 +88,11 @@ impl JetStream {
             return false;
         };
         let reply = reply.filter(|_| !slot.stream.config().no_ack);
+        if slot.disk_error_until.is_some_and(|t| now < t) {
+            let err = ApiError::storage_resources_exceeded();
+            self.push_ack_error(id, reply, &err);
+            return true;
+        }
         if reply.is_some() && self.pending_total >= self.settings.max_pending_acks {
             // The disk is behind by a whole window of acks: refuse rather than queue more.
             let err = ApiError::insufficient_resources();
@@ -109,6 +123,13 @@ impl JetStream {
                     err.description
                 );
                 self.push_ack_error(id, reply, &err);
+                if is_disk_error(&err) {
+                    let e = StoreError::io(
+                        std::path::Path::new(self.slots[id].stream.name()),
+                        std::io::Error::other(err.description.to_string()),
+                    );
+                    self.disk_failed(id, &e, now);
+                }
             }
         }
         true
@@ -197,7 +218,7 @@ impl JetStream {
             if interval {
                 slot.unflushed = false;
                 if let Err(e) = slot.stream.flush() {
-                    self.fail_pending(id, &e);
+                    self.disk_failed(id, &e, now);
                     continue;
                 }
                 let last = slot.stream.state().last_seq;
@@ -224,7 +245,7 @@ impl JetStream {
                     let durable = slot.stream.durable_seq();
                     self.release(id, durable);
                 }
-                Err(e) => self.fail_pending(id, &e),
+                Err(e) => self.disk_failed(id, &e, now),
             }
         }
         if interval && due && !jobs.is_empty() {
@@ -263,13 +284,12 @@ impl JetStream {
                     match result {
                         Ok(seq) => {
                             slot.stream.synced(seq);
+                            if slot.disk_error_until.take().is_some() {
+                                log::warn!("stream {name}: writing to disk works again");
+                            }
                             self.release(id, seq);
                         }
-                        Err(e) => {
-                            log::error!("stream {name}: fsync failed: {e}; reopening the stream");
-                            self.fail_pending(id, &e);
-                            self.reopen(id, now);
-                        }
+                        Err(e) => self.disk_failed(id, &e, now),
                     }
                 }
             }
@@ -305,7 +325,31 @@ impl JetStream {
         }
     }
 
-    /// Reopens stream `id` from its files after a failed fsync.
+    /// A write or fsync of stream `id` failed (disk full, I/O error): the waiting acks get
+    /// the error, the stream is reopened so recovery decides what is really on disk (the
+    /// kernel may have dropped the dirty pages), and publishes are refused for a second
+    /// before the disk is tried again. Core pub/sub is not affected.
+    fn disk_failed(&mut self, id: usize, e: &StoreError, now: Timestamp) {
+        self.fail_pending(id, e);
+        let Some(slot) = self.slots.get_mut(id) else {
+            return;
+        };
+        if slot.disk_error_until.is_none() {
+            log::error!(
+                "stream {}: writing to disk failed: {e}; refusing publishes and retrying every {DISK_RETRY:?}",
+                slot.stream.name()
+            );
+        }
+        slot.disk_error_until = Some(Timestamp(
+            now.0
+                .saturating_add(u64::try_from(DISK_RETRY.as_nanos()).unwrap_or(u64::MAX)),
+        ));
+        slot.unflushed = false;
+        slot.unsynced = false;
+        self.reopen(id, now);
+    }
+
+    /// Reopens stream `id` from its files after a failed write or fsync.
     fn reopen(&mut self, id: usize, now: Timestamp) {
         let slot = &self.slots[id];
         let cfg = slot.stream.config().clone();

@@ -99,6 +99,8 @@ struct Slot {
     unsynced: bool,
     /// Appended to since the last flush (`interval` mode releases acks on flush).
     unflushed: bool,
+    /// Writing failed; publishes are refused until then (and the disk tried again).
+    disk_error_until: Option<Timestamp>,
     /// Messages evicted by limits, for the log and monitoring.
     evicted_msgs: u64,
 }

@@ -367,6 +367,7 @@ impl JetStream {
             syncing: false,
             unsynced: false,
             unflushed: false,
+            disk_error_until: None,
             evicted_msgs: 0,
         });
         self.by_name.insert(name, id);

@@ -9,25 +9,60 @@ use std::fs;
 
 use super::{Evicted, SegmentLog, SyncHandle};
 use crate::store::error::StoreError;
-use crate::store::segment::Segment;
+use crate::store::segment::{seg_path, Segment};
 
 impl SegmentLog {
     /// Removes the oldest segment and its files; if it is the active one, a fresh empty
     /// segment at `next_seq` is made durable first so the seq floor survives a crash.
     fn remove_front(&mut self) -> Result<Evicted, StoreError> {
         if self.segments.len() == 1 {
-            let mut seg = Segment::create(&self.dir.path, self.next_seq)?;
-            seg.write_buffered()?;
-            let mut files = Vec::new();
-            seg.take_dirty(&mut files);
-            SyncHandle {
-                files,
-                dir: Some(self.dir.clone()),
-                target: 0,
+            match self.fresh_active() {
+                Ok(seg) => self.segments.push_back(seg),
+                // A full disk cannot take the new segment before the old one is gone:
+                // remove first, then create. A crash in between loses only the seq floor
+                // (numbering restarts after the highest seq left on disk).
+                Err(e) => {
+                    log::warn!(
+                        "{}: cannot create a segment before removing the old one ({e}); removing first",
+                        self.dir.path.display()
+                    );
+                    let evicted = self.drop_front()?;
+                    let seg = self.fresh_active()?;
+                    self.segments.push_back(seg);
+                    return Ok(evicted);
+                }
             }
-            .run()?;
-            self.segments.push_back(seg);
         }
+        self.drop_front()
+    }
+
+    /// A new, empty, durable segment at `next_seq`; on failure nothing is left behind.
+    fn fresh_active(&mut self) -> Result<Segment, StoreError> {
+        let made = self.try_fresh_active();
+        if made.is_err() {
+            // `next_seq` is past every existing segment's base, so this is only the
+            // half-made file.
+            let _ = fs::remove_file(seg_path(&self.dir.path, self.next_seq));
+        }
+        made
+    }
+
+    fn try_fresh_active(&mut self) -> Result<Segment, StoreError> {
+        let mut seg = Segment::create(&self.dir.path, self.next_seq)?;
+        seg.write_buffered()?;
+        let mut files = Vec::new();
+        seg.take_dirty(&mut files);
+        SyncHandle {
+            files,
+            dir: Some(self.dir.clone()),
+            target: 0,
+        }
+        .run()?;
+        Ok(seg)
+    }
+
+    /// Removes the oldest segment's files and accounts for it.
+    fn drop_front(&mut self) -> Result<Evicted, StoreError> {
         let Some(seg) = self.segments.pop_front() else {
             return Err(StoreError::Config("log has no segment"));
         };

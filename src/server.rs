@@ -109,6 +109,7 @@ fn js_settings(config: &Config) -> Settings {
         max_consumers: config.jetstream.max_consumers,
         max_pending_acks: MAX_PENDING_ACKS,
         server_name: config.server_name.clone(),
+        store_max_bytes: config.store.max_bytes,
     }
 }
 

@@ -39,6 +39,19 @@ fn du(dir: &std::path::Path) -> u64 {
 
 #[tokio::test]
 async fn twenty_budgets_through_a_bounded_stream_stay_within_the_budget() {
+    churn(i64::try_from(BUDGET / 2).expect("fits")).await;
+}
+
+/// leafd-only: a stream with no byte limit of its own is held to the store's budget by
+/// evicting its oldest messages (nats-server refuses publishes once `max_file_store` is
+/// used up instead).
+#[tokio::test]
+async fn an_unbounded_stream_is_held_to_the_store_budget() {
+    churn(-1).await;
+}
+
+/// Writes 20 budgets through stream CHURN with `max_bytes` and checks `du` every step.
+async fn churn(max_bytes: i64) {
     let broker = Broker::start_with(Limits {
         store_max_bytes: Some(BUDGET),
         ..Limits::default()
@@ -49,7 +62,7 @@ async fn twenty_budgets_through_a_bounded_stream_stay_within_the_budget() {
         js.create_stream(stream::Config {
             name: "CHURN".into(),
             subjects: vec!["churn.>".into()],
-            max_bytes: i64::try_from(BUDGET / 2).expect("fits"),
+            max_bytes,
             discard: stream::DiscardPolicy::Old,
             ..Default::default()
         }),
@@ -90,7 +103,7 @@ async fn twenty_budgets_through_a_bounded_stream_stay_within_the_budget() {
         .expect("stream CHURN");
     let info = within("stream info", s.info()).await.expect("stream info");
     assert!(
-        info.state.bytes <= BUDGET / 2 && info.state.messages > 0,
+        info.state.bytes <= BUDGET && info.state.messages > 0,
         "stream state after churn: {:?}",
         info.state
     );

@@ -11,6 +11,7 @@ use crate::store::meta::MetaSync;
 use crate::store::{StoreError, SyncHandle};
 
 use super::super::error::ApiError;
+use super::super::policy::Storage;
 use super::super::pub_ack::{pub_ack, pub_ack_error};
 use super::super::source::Outgoing;
 use super::super::stream::Stream;
@@ -93,6 +94,13 @@ impl JetStream {
             self.push_ack_error(id, reply, &err);
             return true;
         }
+        if let Some(err) = self.budget_refusal(id) {
+            self.push_ack_error(id, reply, &err);
+            return true;
+        }
+        let Some(slot) = self.slots.get_mut(id) else {
+            return false;
+        };
         if reply.is_some() && self.pending_total >= self.settings.max_pending_acks {
             // The disk is behind by a whole window of acks: refuse rather than queue more.
             let err = ApiError::insufficient_resources();
@@ -105,6 +113,10 @@ impl JetStream {
                 if !p.duplicate {
                     self.stats.stored += 1;
                     self.touch(id);
+                    if self.slots[id].stream.config().storage == Storage::File {
+                        let size = subject.len() + headers.map_or(0, <[u8]>::len) + payload.len();
+                        self.account_append(size as u64 + 32);
+                    }
                 }
                 self.note_evictions(id);
                 if let Some(reply) = reply {

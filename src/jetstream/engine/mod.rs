@@ -24,6 +24,7 @@
 //! the page cache done inline and the real fsync runs on a timer; in `always` mode each
 //! append is synced inline before its ack.
 
+mod budget;
 mod commit;
 mod consumers;
 mod persist;
@@ -72,6 +73,8 @@ pub struct Settings {
     pub max_pending_acks: usize,
     /// The server name shown as the stream's cluster leader.
     pub server_name: String,
+    /// What the store directory may occupy on disk (`[store] max_bytes`).
+    pub store_max_bytes: u64,
 }
 
 /// Dense id of a stream (a slab index), what the capture sublist stores.
@@ -158,6 +161,10 @@ pub struct JetStream {
     consumers_dirty: bool,
     /// The metadata store has writes that are not synced yet.
     meta_dirty: bool,
+    /// The store is over its disk budget and nothing more can be evicted.
+    store_full: bool,
+    /// Bytes appended to file streams since the store was last measured.
+    appended_since_check: u64,
     /// `interval` mode: when the next real fsync is due.
     next_interval_sync: Option<Timestamp>,
     stats: EngineStats,
@@ -198,9 +205,12 @@ impl JetStream {
             consumers_dirty: false,
             meta_dirty: false,
             next_interval_sync: None,
+            store_full: false,
+            appended_since_check: 0,
             stats: EngineStats::default(),
         };
         js.restore(now())?;
+        js.enforce_budget();
         Ok(js)
     }
 
@@ -318,12 +328,20 @@ impl JetStream {
             self.poll_consumers(id, now);
             self.reap_consumers(id, now);
         }
+        if self.store_full {
+            self.enforce_budget();
+        }
         self.consumers_dirty = true;
     }
 
     /// The earliest moment [`JetStream::tick`] has work.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let mut next: Option<Timestamp> = self.interval_deadline();
+        if self.store_full {
+            // Look again for freed space once a second.
+            let again = Timestamp(now().0.saturating_add(1_000_000_000));
+            next = Some(next.map_or(again, |n| n.min(again)));
+        }
         let mut consider = |t: Option<Timestamp>| {
             if let Some(t) = t {
                 next = Some(next.map_or(t, |n| n.min(t)));

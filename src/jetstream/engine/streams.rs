@@ -72,6 +72,9 @@ impl JetStream {
                     return Err(ApiError::expected_empty_request());
                 }
                 self.remove_stream(id)?;
+                if self.store_full {
+                    self.enforce_budget();
+                }
                 Ok(response::success_response("stream_delete"))
             }
             ApiRequest::StreamPurge { stream } => self.stream_purge(stream, body, now),
@@ -211,6 +214,12 @@ impl JetStream {
         if self.slots.len() >= self.settings.max_streams {
             return Err(ApiError::maximum_streams_reached());
         }
+        if cfg.storage == Storage::File
+            && u64::try_from(cfg.max_bytes).is_ok_and(|b| b > self.settings.store_max_bytes)
+        {
+            // nats-server refuses a stream bigger than the account's storage the same way.
+            return Err(ApiError::storage_resources_exceeded());
+        }
         let dir = self.stream_dir(&cfg);
         if let Some(dir) = &dir {
             // Left behind by a delete that crashed half-way: not this stream's data.
@@ -281,6 +290,9 @@ impl JetStream {
         let keep = (req.keep > 0).then_some(req.keep);
         let purged = self.slots[id].stream.purge(filter, seq, keep)?;
         self.touch(id);
+        if self.store_full {
+            self.enforce_budget();
+        }
         if purged > 0 {
             log::info!("stream {name}: purged {purged} message(s)");
         }

@@ -1,0 +1,134 @@
+//! The store's disk budget (`[store] max_bytes`): what the store directory occupies on disk,
+//! as `du` counts it, stays within it.
+//!
+//! Owns: measuring the store (every stream's files plus the metadata store) and getting back
+//! under the budget: the largest `discard: old` file stream loses its oldest messages (whole
+//! segments where possible), logged with the seq range and counted as evictions; when no
+//! such stream is left, publishes into file streams are refused with 10047 until space is
+//! freed. Measuring walks directories, so it runs once per `slack` bytes appended, and the
+//! budget is kept two `slack`s below the cap, so the bytes appended between two measurements
+//! fit along with what the file system adds (a new segment's first block, delete-mark files).
+
+use crate::store::StoreError;
+
+use super::super::error::ApiError;
+use super::super::policy::{Discard, Storage};
+use super::JetStream;
+
+/// Most eviction steps per check (each removes an eighth of a stream).
+const MAX_STEPS: usize = 64;
+
+/// Allocated bytes under `dir` (like `du`); 0 if it cannot be read.
+fn du(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut total = 0;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                total += meta.blocks() * 512;
+            }
+        }
+    }
+    total
+}
+
+impl JetStream {
+    /// Bytes appended between two measurements, and the margin kept below the budget.
+    pub(super) fn budget_slack(&self) -> u64 {
+        (self.settings.store_max_bytes / 32).clamp(64 << 10, 4 << 20)
+    }
+
+    /// What the store occupies on disk now.
+    fn disk_used(&self) -> u64 {
+        let streams: u64 = self.slots.iter().map(|(_, s)| s.stream.disk_bytes()).sum();
+        streams + du(self.meta.path())
+    }
+
+    /// Refuses a publish into a file stream while the store is full and nothing can be
+    /// evicted to make room.
+    pub(super) fn budget_refusal(&self, id: usize) -> Option<ApiError> {
+        let slot = self.slots.get(id)?;
+        (self.store_full && slot.stream.config().storage == Storage::File)
+            .then(ApiError::storage_resources_exceeded)
+    }
+
+    /// Counts `bytes` appended to a file stream; measures and evicts once per slack.
+    pub(super) fn account_append(&mut self, bytes: u64) {
+        self.appended_since_check += bytes;
+        if self.appended_since_check >= self.budget_slack() || self.store_full {
+            self.appended_since_check = 0;
+            self.enforce_budget();
+        }
+    }
+
+    /// Gets the store back under `max_bytes - 2 * slack` by evicting from the largest
+    /// `discard: old` file stream; sets `store_full` when it cannot.
+    pub(super) fn enforce_budget(&mut self) {
+        let target = self
+            .settings
+            .store_max_bytes
+            .saturating_sub(2 * self.budget_slack());
+        let mut used = self.disk_used();
+        let mut steps = 0;
+        while used > target && steps < MAX_STEPS {
+            steps += 1;
+            let victim = self
+                .slots
+                .iter()
+                .filter(|(_, s)| {
+                    s.stream.config().storage == Storage::File
+                        && s.stream.config().discard == Discard::Old
+                        && s.stream.state().messages > 0
+                })
+                .max_by_key(|(_, s)| s.stream.disk_bytes())
+                .map(|(i, _)| i);
+            let Some(id) = victim else { break };
+            if let Err(e) = self.evict_some(id) {
+                log::warn!("store budget: eviction failed: {e}");
+                break;
+            }
+            used = self.disk_used();
+        }
+        let full = used > target;
+        if full != self.store_full {
+            if full {
+                log::warn!(
+                    "store budget: {used} bytes on disk, budget {}: refusing publishes into file streams until space is freed",
+                    self.settings.store_max_bytes
+                );
+            } else {
+                log::info!("store budget: back under the budget ({used} bytes on disk)");
+            }
+        }
+        self.store_full = full;
+    }
+
+    /// Removes the oldest eighth of stream `id`'s messages (at least one).
+    fn evict_some(&mut self, id: usize) -> Result<(), StoreError> {
+        let slot = &mut self.slots[id];
+        let st = slot.stream.state();
+        let upto = st.first_seq + (st.messages / 8).max(1);
+        let removed = slot
+            .stream
+            .purge(None, Some(upto), None)
+            .map_err(|e| StoreError::io(self.meta.path(), std::io::Error::other(e.description)))?;
+        slot.evicted_msgs += removed;
+        self.stats.evicted += removed;
+        log::warn!(
+            "stream {}: store budget ({} bytes) evicted {removed} message(s), seq {}..={}",
+            slot.stream.name(),
+            self.settings.store_max_bytes,
+            st.first_seq,
+            upto - 1
+        );
+        self.touch(id);
+        Ok(())
+    }
+}

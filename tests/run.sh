@@ -138,9 +138,12 @@ PYTEST=("$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/py)
 
 # --- 4./5. native (or the real nats-server, to validate the suite) ---------------------------
 if [ "$VALIDATE" = 1 ]; then
-    NATS_CMD="$VENV/bin/nats-server -a 127.0.0.1 -p {port}"
+    NATS_CMD="$VENV/bin/nats-server -a 127.0.0.1 -p {port} -js -sd {dir}/js"
+    # Promises only leafd makes (nats-server breaks them, see each test's header): the disk
+    # bound as du counts it, and answering publishes on a full disk.
+    echo "not run against nats-server (leafd-only promises): churn::*, diskfull::*"
     run_suite "integration tests vs nats-server $("$VENV/bin/nats-server" --version | awk '{print $2}')" \
-        env LEAFD_CMD="$NATS_CMD" cargo test --test tests
+        env LEAFD_CMD="$NATS_CMD" cargo test --test tests -- --skip churn:: --skip diskfull::
     run_suite "nats-py tests vs nats-server" env LEAFD_CMD="$NATS_CMD" "${PYTEST[@]}"
 else
     run_suite "cargo test (unit + integration, native leafd)" env -u LEAFD_CMD cargo test

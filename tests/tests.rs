@@ -16,6 +16,10 @@ mod churn;
 mod crash;
 /// Disk full: JSON errors for JetStream publishes, core pub/sub unaffected, recovery.
 mod diskfull;
+/// async-nats pull consumers: fetch, batch, messages(), acks, redelivery, work queues, restart.
+mod jetstream_pull;
+/// async-nats streams: CRUD, publish acks, dedupe, expectations, get/delete, purge, limits.
+mod jetstream_streams;
 /// Server PINGs and the stale-connection cut-off.
 mod keepalive;
 /// max_connections and graceful shutdown on SIGTERM.

@@ -7,6 +7,7 @@
 
 mod broker;
 mod client;
+pub mod js;
 mod raw;
 
 use std::time::Duration;

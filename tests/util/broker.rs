@@ -241,9 +241,22 @@ impl Broker {
         unreachable!("the last attempt either returns or panics")
     }
 
-    /// Kills the broker and starts it again on the same port (same limits, same directory).
+    /// Kills the broker (SIGKILL) and starts it again on the same port (same limits, same
+    /// directory).
     pub fn restart(&mut self) {
         self.kill();
+        self.start_again();
+    }
+
+    /// Stops the broker gracefully (SIGTERM, waiting for it to exit) and starts it again on
+    /// the same port and directory.
+    pub fn restart_graceful(&mut self) {
+        let status = self.terminate();
+        assert!(status.success(), "graceful stop exited with {status}");
+        self.start_again();
+    }
+
+    fn start_again(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             match self.spawn_and_wait() {

@@ -169,3 +169,63 @@ async fn acked_publishes_survive_kill_9() {
         info.cached_info().state.messages
     );
 }
+
+/// A double ack's reply means the ack is on disk: kill -9 right after it and the consumer's
+/// ack floor is intact. leafd-only promise: nats-server 2.15.1 comes back with an ack floor
+/// of 0 here (measured), because it writes consumer state behind the reply.
+#[tokio::test]
+async fn double_acked_messages_stay_acked_after_kill_9() {
+    use async_nats::jetstream::consumer::{pull, AckPolicy};
+
+    use crate::util::js::{fetch, make_stream, publish, pull_consumer, text};
+
+    let mut broker = Broker::start();
+    {
+        let js = crate::util::js::js(&broker).await;
+        let s = make_stream(&js, "ACKS", &["acks.>"]).await;
+        for i in 0..6 {
+            publish(&js, "acks.x", &format!("a{i}")).await;
+        }
+        let c = pull_consumer(
+            &s,
+            pull::Config {
+                durable_name: Some("dur".into()),
+                ack_policy: AckPolicy::Explicit,
+                ack_wait: Duration::from_millis(300),
+                ..Default::default()
+            },
+        )
+        .await;
+        let got = fetch(&c, 4).await;
+        for m in &got[..3] {
+            m.double_ack().await.expect("double ack");
+        }
+    }
+    broker.restart(); // SIGKILL right after the last double ack's reply
+    let js = crate::util::js::js(&broker).await;
+    let s = within("stream", js.get_stream("ACKS"))
+        .await
+        .expect("stream");
+    let mut c: async_nats::jetstream::consumer::Consumer<pull::Config> =
+        within("consumer", s.get_consumer("dur"))
+            .await
+            .expect("consumer");
+    let info = within("consumer info", c.info()).await.expect("info");
+    assert_eq!(
+        info.ack_floor.stream_sequence, 3,
+        "three double-acked messages"
+    );
+    let mut seen = within("the unacked ones", async {
+        let mut seen = Vec::new();
+        while seen.len() < 3 {
+            for m in fetch(&c, 3).await {
+                seen.push(text(&m));
+                m.double_ack().await.expect("ack");
+            }
+        }
+        seen
+    })
+    .await;
+    seen.sort();
+    assert_eq!(seen, ["a3", "a4", "a5"], "acked messages never come back");
+}

@@ -194,7 +194,7 @@ impl JetStream {
 
     /// Whether the sync task has something to do now.
     pub fn wants_sync(&self, now: Timestamp) -> bool {
-        if self.meta_dirty || self.consumers_dirty {
+        if self.meta_dirty || self.consumers_dirty || !self.held_acks.is_empty() {
             return true;
         }
         let due = self.fsync_due(now);
@@ -218,6 +218,12 @@ impl JetStream {
     /// returned once the interval is due.
     pub fn take_sync_jobs(&mut self, now: Timestamp) -> Vec<SyncJob> {
         self.persist_consumers();
+        if self.meta_dirty {
+            self.meta_acks_in_flight.append(&mut self.held_acks);
+        } else {
+            // Nothing to persist for them (ephemeral or memory consumers): done now.
+            self.out.append(&mut self.held_acks);
+        }
         let interval = self.settings.sync == SyncMode::Interval;
         let due = self.fsync_due(now);
         let mut jobs = Vec::new();
@@ -280,10 +286,11 @@ impl JetStream {
     pub fn sync_done(&mut self, outcomes: Vec<SyncOutcome>, now: Timestamp) {
         for o in outcomes {
             match (o.target, o.result) {
-                (Target::Meta, Ok(_)) => {}
+                (Target::Meta, Ok(_)) => self.out.append(&mut self.meta_acks_in_flight),
                 (Target::Meta, Err(e)) => {
                     log::error!("metadata sync failed: {e}; will retry");
                     self.meta_dirty = true;
+                    self.held_acks.append(&mut self.meta_acks_in_flight);
                 }
                 (Target::Stream { id, name }, result) => {
                     let Some(slot) = self.slots.get_mut(id) else {

@@ -203,7 +203,21 @@ impl JetStream {
         let Some(c) = consumers.get_mut(ack.consumer) else {
             return false;
         };
+        let mark = self.out.len();
         let acked = c.ack(&ack, payload, reply, stream, now, &mut self.out);
+        if let Some(reply) = reply {
+            // The empty reply to a double ack says "done": it waits until the consumer's
+            // new state (and any work-queue delete) is on disk.
+            let mut i = mark;
+            while i < self.out.len() {
+                let o = &self.out[i];
+                if o.to == reply && o.payload.is_empty() && o.headers.is_none() {
+                    self.held_acks.push(self.out.remove(i));
+                } else {
+                    i += 1;
+                }
+            }
+        }
         let mut changed = false;
         if stream.config().retention == Retention::WorkQueue {
             for seq in acked {

@@ -161,6 +161,10 @@ pub struct JetStream {
     consumers_dirty: bool,
     /// The metadata store has writes that are not synced yet.
     meta_dirty: bool,
+    /// Double-ack replies waiting for the next metadata sync to be taken.
+    held_acks: Vec<Outgoing>,
+    /// Double-ack replies released when the running metadata sync completes.
+    meta_acks_in_flight: Vec<Outgoing>,
     /// The store is over its disk budget and nothing more can be evicted.
     store_full: bool,
     /// Bytes appended to file streams since the store was last measured.
@@ -205,6 +209,8 @@ impl JetStream {
             consumers_dirty: false,
             meta_dirty: false,
             next_interval_sync: None,
+            held_acks: Vec::new(),
+            meta_acks_in_flight: Vec::new(),
             store_full: false,
             appended_since_check: 0,
             stats: EngineStats::default(),

@@ -16,6 +16,8 @@ mod churn;
 mod crash;
 /// Disk full: JSON errors for JetStream publishes, core pub/sub unaffected, recovery.
 mod diskfull;
+/// JetStream API error codes for malformed and misdirected requests, as nats-server's.
+mod jetstream_errors;
 /// async-nats pull consumers: fetch, batch, messages(), acks, redelivery, work queues, restart.
 mod jetstream_pull;
 /// async-nats streams: CRUD, publish acks, dedupe, expectations, get/delete, purge, limits.

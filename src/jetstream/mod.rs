@@ -33,6 +33,8 @@
 //! * Empty-ish bodies (`""`, whitespace, `null`, `{}`, `[]`) are accepted by every endpoint
 //!   (PROTOCOL.md §3.12); nats-server answers 10038 or 10025 for some of them.
 //! * `invalid JSON: …` carries serde_json's reason, not Go's; the codes are the same.
+//! * Unknown fields in request bodies are ignored; nats-server 2.15.1 refuses them with
+//!   10025 (`json: unknown field "x"`). Ignoring them keeps newer clients working.
 //! * Subjects with invalid names (`STREAM.INFO.a*b`, `a/b`, > 255 bytes) parse as
 //!   `ApiRequest::Unknown` (no reply); a config naming a stream with `/` gets 10128.
 //! * `num_replicas > 1` is always 10074: leafd is a single node.

@@ -41,6 +41,15 @@ fn delete_not_permitted() -> ApiError {
     }
 }
 
+/// 10057 with the store's reason (seq 0, or past the last seq).
+fn delete_failed(why: &'static str) -> ApiError {
+    ApiError {
+        code: 500,
+        err_code: 10057,
+        description: Cow::Borrowed(why),
+    }
+}
+
 /// A store failure as the API reports it (10077 with the store's reason).
 pub(super) fn store_failed(e: impl std::fmt::Display) -> ApiError {
     ApiError::stream_store_failed(e.to_string())
@@ -117,6 +126,13 @@ impl JetStream {
                 let slot = &mut self.slots[id];
                 if slot.stream.config().deny_delete {
                     return Err(delete_not_permitted());
+                }
+                // nats-server's store answers these before looking the seq up.
+                if req.seq == 0 {
+                    return Err(delete_failed("no message found"));
+                }
+                if req.seq > slot.stream.state().last_seq {
+                    return Err(delete_failed("stream store EOF"));
                 }
                 if !slot.stream.delete(req.seq)? {
                     return Err(ApiError::sequence_not_found(req.seq));

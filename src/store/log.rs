@@ -196,6 +196,18 @@ impl SegmentLog {
         }
     }
 
+    /// Calls `f` with every live record in seq order, one sequential read per segment.
+    ///
+    /// # Errors
+    /// See [`Segment::scan`].
+    pub fn scan_live(&self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<(), StoreError> {
+        let mut buf = Vec::new();
+        for seg in &self.segments {
+            seg.scan(&mut buf, f)?;
+        }
+        Ok(())
+    }
+
     /// Reads live message `seq`, owned.
     ///
     /// # Errors

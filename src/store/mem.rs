@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::error::StoreError;
 use super::log::{Evicted, SegmentLog, StoredMsg};
-use super::record;
+use super::record::{self, RecordRef};
 
 /// The operations a stream needs from its message log.
 pub trait MessageLog {
@@ -65,6 +65,24 @@ pub trait MessageLog {
     fn evict_dead(&mut self) -> Result<u64, StoreError> {
         Ok(0)
     }
+    /// Calls `f` with every live message in seq order (rebuilding indexes at start).
+    ///
+    /// # Errors
+    /// I/O or corruption.
+    fn scan_live(&self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<(), StoreError> {
+        for seq in self.first_seq()..=self.last_seq() {
+            if let Some(m) = self.get(seq)? {
+                f(RecordRef {
+                    seq: m.seq,
+                    timestamp_ns: m.timestamp_ns,
+                    subject: &m.subject,
+                    headers: &m.headers,
+                    payload: &m.payload,
+                });
+            }
+        }
+        Ok(())
+    }
     /// Makes everything appended durable; returns the highest durable seq.
     ///
     /// # Errors
@@ -114,6 +132,9 @@ impl MessageLog for SegmentLog {
     }
     fn evict_dead(&mut self) -> Result<u64, StoreError> {
         self.evict_dead_segments()
+    }
+    fn scan_live(&self, f: &mut dyn FnMut(RecordRef<'_>)) -> Result<(), StoreError> {
+        SegmentLog::scan_live(self, f)
     }
 }
 

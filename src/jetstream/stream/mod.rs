@@ -161,29 +161,26 @@ impl Stream {
     /// Reads every live message once to fill the index, the dedupe window and the last id.
     fn rebuild(&mut self, now: i64) -> Result<(), StoreError> {
         let window_start = now.saturating_sub(self.config.duplicate_window);
-        let (first, last) = (self.log().first_seq(), self.log().last_seq());
+        let last = self.log().last_seq();
         let mut index = Index::default();
         let mut dedupe = Dedupe::new(dedupe::MAX_IDS);
         let mut last_msg_id = Vec::new();
-        for seq in first..=last {
-            let Some(m) = self.log().get(seq)? else {
-                continue;
-            };
+        self.log().scan_live(&mut |m| {
             let size = crate::store::record::encoded_len(
                 m.subject.len(),
                 m.headers.len(),
                 m.payload.len(),
             ) as u64;
             let stamp = m.timestamp_ns.max(index.last_ts());
-            index.insert(seq, &m.subject, stamp, size);
-            let id = header_value(&m.headers, "Nats-Msg-Id").filter(|v| !v.is_empty());
+            index.insert(m.seq, m.subject, stamp, size);
+            let id = header_value(m.headers, "Nats-Msg-Id").filter(|v| !v.is_empty());
             if let Some(id) = id.filter(|_| m.timestamp_ns >= window_start) {
-                dedupe.insert(id, seq, m.timestamp_ns);
+                dedupe.insert(id, m.seq, m.timestamp_ns);
             }
-            if seq == last {
+            if m.seq == last {
                 last_msg_id = id.map(<[u8]>::to_vec).unwrap_or_default();
             }
-        }
+        })?;
         self.index = index;
         self.dedupe = dedupe;
         self.last_msg_id = last_msg_id;

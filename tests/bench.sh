@@ -3,6 +3,7 @@
 #
 #   tests/bench.sh                    # every scenario, 5 rounds (about 5 minutes)
 #   tests/bench.sh --rounds 3 --scenario pubsub-128    # any `leafd bench` flags pass through
+#   LEAFD_ARGS="--board rpi-zero-2w" tests/bench.sh  # extra leafd flags (e.g. a board or --config)
 #
 # Starts a release leafd and the nats-server from the test venv (tests/run.sh creates it;
 # run that once first) on loopback ports, hands their pids to `leafd bench` so it can read
@@ -24,7 +25,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$store"; }
 trap cleanup EXIT
 
-$LEAFD --listen 127.0.0.1:$LEAFD_PORT --store "$store/leafd" -q &
+# shellcheck disable=SC2086 # LEAFD_ARGS is a list of flags
+$LEAFD --listen 127.0.0.1:$LEAFD_PORT --store "$store/leafd" -q ${LEAFD_ARGS:-} &
 pids+=($!); leafd_pid=$!
 $NATS_SERVER -a 127.0.0.1 -p $NATS_PORT -js -sd "$store/nats" >/dev/null 2>&1 &
 pids+=($!); nats_pid=$!
@@ -38,7 +40,7 @@ wait_port() {
 }
 wait_port $LEAFD_PORT; wait_port $NATS_PORT
 
-echo "leafd $($LEAFD --version | awk '{print $2}') (pid $leafd_pid) vs $($NATS_SERVER --version) (pid $nats_pid), $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "leafd $($LEAFD --version | awk '{print $2}') ${LEAFD_ARGS:-} (pid $leafd_pid) vs $($NATS_SERVER --version) (pid $nats_pid), $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo "binary: leafd $(stat -c %s $LEAFD) bytes, nats-server $(stat -c %s "$(readlink -f "$NATS_SERVER")") bytes"
 echo
 $LEAFD bench --server leafd=127.0.0.1:$LEAFD_PORT@$leafd_pid \

@@ -130,7 +130,10 @@ impl Router {
         self.ok_if_verbose(id);
         let answered = self.js_publish(&msg);
         self.route_to(id, msg.subject, msg, !answered);
-        self.js_flush();
+        if answered {
+            // Only a publish JetStream took can have changed its state.
+            self.js_flush();
+        }
         Flow::Continue
     }
 

@@ -133,12 +133,16 @@ async fn sync_loop(router: Rc<RefCell<Router>>) {
 async fn timer_loop(router: Rc<RefCell<Router>>) {
     /// Even with nothing scheduled, look again this often (cheap, and bounds any missed wakeup).
     const IDLE: Duration = Duration::from_secs(5);
+    /// At least this long between ticks: a deadline only another task can act on (a sync
+    /// due, a consumer state to write) must not keep this task from yielding.
+    const MIN_GAP: Duration = Duration::from_millis(1);
     loop {
         let mut timer: Option<(Timer, Instant)> = None;
         future::poll_fn(|cx| {
             let deadline = router.borrow_mut().js_next_deadline(cx);
             let wait = deadline.map_or(IDLE, |d| {
-                Duration::from_nanos(d.0.saturating_sub(jetstream::engine::now().0)).min(IDLE)
+                Duration::from_nanos(d.0.saturating_sub(jetstream::engine::now().0))
+                    .clamp(MIN_GAP, IDLE)
             });
             let at = Instant::now() + wait;
             // First poll, or woken early because an earlier deadline appeared: (re)arm.

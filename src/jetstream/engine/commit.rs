@@ -194,7 +194,10 @@ impl JetStream {
 
     /// Whether the sync task has something to do now.
     pub fn wants_sync(&self, now: Timestamp) -> bool {
-        if self.meta_dirty || self.consumers_dirty || !self.held_acks.is_empty() {
+        if self.meta_dirty || !self.held_acks.is_empty() {
+            return true;
+        }
+        if self.consumers_dirty && now >= self.next_consumer_persist {
             return true;
         }
         let due = self.fsync_due(now);
@@ -217,7 +220,12 @@ impl JetStream {
     /// stream is flushed to the OS here and its acks released; its fsync job is only
     /// returned once the interval is due.
     pub fn take_sync_jobs(&mut self, now: Timestamp) -> Vec<SyncJob> {
-        self.persist_consumers();
+        if (!self.held_acks.is_empty() || now >= self.next_consumer_persist)
+            && self.persist_consumers()
+        {
+            let step = u64::try_from(super::CONSUMER_PERSIST_EVERY.as_nanos()).unwrap_or(0);
+            self.next_consumer_persist = Timestamp(now.0.saturating_add(step));
+        }
         if self.meta_dirty {
             self.meta_acks_in_flight.append(&mut self.held_acks);
         } else {

@@ -159,6 +159,9 @@ pub struct JetStream {
     consumer_total: usize,
     /// Some consumer may have state to persist.
     consumers_dirty: bool,
+    /// Consumer states are written at most once per [`CONSUMER_PERSIST_EVERY`] (sooner when a
+    /// double ack waits for them).
+    next_consumer_persist: Timestamp,
     /// The metadata store has writes that are not synced yet.
     meta_dirty: bool,
     /// Double-ack replies waiting for the next metadata sync to be taken.
@@ -172,6 +175,15 @@ pub struct JetStream {
     /// `interval` mode: when the next real fsync is due.
     next_interval_sync: Option<Timestamp>,
     stats: EngineStats,
+}
+
+/// How often consumer states are written when nothing waits for them. Losing the latest
+/// write to a crash only makes a consumer redeliver; a double ack's reply waits for it.
+pub const CONSUMER_PERSIST_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// `next = min(next, t)`.
+fn consider_at(next: &mut Option<Timestamp>, t: Timestamp) {
+    *next = Some(next.map_or(t, |n| n.min(t)));
 }
 
 /// The wall clock as a [`Timestamp`].
@@ -207,6 +219,7 @@ impl JetStream {
             pending_total: 0,
             consumer_total: 0,
             consumers_dirty: false,
+            next_consumer_persist: Timestamp(0),
             meta_dirty: false,
             next_interval_sync: None,
             held_acks: Vec::new(),
@@ -337,12 +350,15 @@ impl JetStream {
         if self.store_full {
             self.enforce_budget();
         }
-        self.consumers_dirty = true;
     }
 
     /// The earliest moment [`JetStream::tick`] has work.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let mut next: Option<Timestamp> = self.interval_deadline();
+        // A write already due is the sync task's, woken when the state changed.
+        if self.consumers_dirty && self.next_consumer_persist > now() {
+            consider_at(&mut next, self.next_consumer_persist);
+        }
         if self.store_full {
             // Look again for freed space once a second.
             let again = Timestamp(now().0.saturating_add(1_000_000_000));
@@ -407,8 +423,12 @@ impl JetStream {
         let Slot {
             stream, consumers, ..
         } = slot;
+        let before = self.out.len();
         for c in consumers.values_mut() {
             c.poll(stream, now, &mut self.out);
+        }
+        if self.out.len() != before {
+            self.consumers_dirty = true;
         }
     }
 

@@ -128,10 +128,10 @@ impl JetStream {
     }
 
     /// Writes the state of every durable consumer that changed since the last round; the
-    /// next metadata sync job makes it durable.
-    pub(super) fn persist_consumers(&mut self) {
+    /// next metadata sync job makes it durable. Returns whether it looked.
+    pub(super) fn persist_consumers(&mut self) -> bool {
         if !std::mem::take(&mut self.consumers_dirty) {
-            return;
+            return false;
         }
         for (_, slot) in &mut self.slots {
             if slot.stream.config().storage != Storage::File {
@@ -157,5 +157,6 @@ impl JetStream {
                 }
             }
         }
+        true
     }
 }

@@ -19,22 +19,9 @@ const STEP: u64 = 256 * KIB;
 /// Payload size.
 const SIZE: usize = 1024;
 
-/// Allocated bytes under `dir`, like `du -s --bytes` of the blocks.
+/// Allocated bytes under `dir`, like `du` counts them.
 fn du(dir: &std::path::Path) -> u64 {
-    use std::os::unix::fs::MetadataExt as _;
-    let mut total = 0;
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).expect("read store dir").flatten() {
-            let meta = entry.metadata().expect("stat store file");
-            if meta.is_dir() {
-                dirs.push(entry.path());
-            } else {
-                total += meta.blocks() * 512;
-            }
-        }
-    }
-    total
+    leafd::store::disk_usage(dir).expect("read the store directory")
 }
 
 #[tokio::test]

@@ -60,20 +60,7 @@ pub(crate) fn write_bytes(pid: u32) -> Option<u64> {
 
 /// What `dir` occupies on disk (allocated blocks, like `du`), recursively.
 pub(crate) fn disk_usage(dir: &std::path::Path) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt as _;
-    let mut total = 0;
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for entry in fs::read_dir(&d).ok()?.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                dirs.push(entry.path());
-            } else {
-                total += meta.blocks() * 512;
-            }
-        }
-    }
-    Some(total)
+    crate::store::disk_usage(dir).ok()
 }
 
 /// Resets the peak RSS counter (`echo 5 > /proc/<pid>/clear_refs`); needs permission

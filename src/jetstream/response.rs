@@ -27,7 +27,7 @@ fn type_name(kind: &str) -> String {
 }
 
 /// Serialises `{"type":…}` followed by `payload`'s own fields (a struct or a map).
-fn envelope<T: Serialize>(kind: &str, payload: &T) -> Vec<u8> {
+pub(crate) fn envelope<T: Serialize>(kind: &str, payload: &T) -> Vec<u8> {
     #[derive(Serialize)]
     struct Env<'a, T> {
         #[serde(rename = "type")]

@@ -352,8 +352,12 @@ impl SegmentLog {
     }
 }
 
-/// Sum of allocated blocks × 512 over the files in `dir` and `dir/quarantine`.
-fn disk_usage(dir: &Path) -> Result<u64, StoreError> {
+/// What `dir` occupies on disk, as `du` counts it: allocated blocks × 512 of every file
+/// below it (subdirectories included).
+///
+/// # Errors
+/// A directory or file cannot be read.
+pub fn disk_usage(dir: &Path) -> Result<u64, StoreError> {
     let mut total = 0;
     let mut dirs: Vec<PathBuf> = vec![dir.to_path_buf()];
     while let Some(d) = dirs.pop() {

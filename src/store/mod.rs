@@ -35,7 +35,7 @@ mod log_tests;
 mod model_tests;
 
 pub use error::StoreError;
-pub use log::{Evicted, LogConfig, SegmentLog, StoredMsg, SyncHandle};
+pub use log::{disk_usage, Evicted, LogConfig, SegmentLog, StoredMsg, SyncHandle};
 pub use mem::{MemLog, MessageLog};
 pub use record::{RecordError, RecordRef};
 pub use recovery::{Damage, Quarantined, Recovery};

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::super::response::envelope;
+
 use crate::jetstream::response::{page, LIST_LIMIT};
 use crate::jetstream::source::MessageSource;
 use crate::jetstream::time::Timestamp;
@@ -94,23 +96,6 @@ impl Consumer {
             ts: now,
         }
     }
-}
-
-/// `{"type":…, <fields of payload>}` as `response` writes its envelopes.
-fn envelope<T: Serialize>(kind: &str, payload: &T) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Env<'a, T> {
-        #[serde(rename = "type")]
-        kind: String,
-        #[serde(flatten)]
-        payload: &'a T,
-    }
-    // Strings, integers and string-keyed maps only: serialising into a Vec cannot fail.
-    serde_json::to_vec(&Env {
-        kind: format!("io.nats.jetstream.api.v1.{kind}_response"),
-        payload,
-    })
-    .unwrap_or_default()
 }
 
 /// `consumer_create_response` (no `did_create`, as captured). Pass `info.for_response(ver)`.

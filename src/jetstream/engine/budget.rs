@@ -18,25 +18,12 @@ use super::JetStream;
 /// Most eviction steps per check (each removes an eighth of a stream).
 const MAX_STEPS: usize = 64;
 
-/// Allocated bytes under `dir` (like `du`); 0 if it cannot be read.
+/// What `dir` occupies on disk; 0 if it cannot be read (logged).
 fn du(dir: &std::path::Path) -> u64 {
-    use std::os::unix::fs::MetadataExt as _;
-    let mut total = 0;
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                dirs.push(entry.path());
-            } else {
-                total += meta.blocks() * 512;
-            }
-        }
-    }
-    total
+    crate::store::disk_usage(dir).unwrap_or_else(|e| {
+        log::warn!("store budget: {e}");
+        0
+    })
 }
 
 impl JetStream {

@@ -212,9 +212,7 @@ impl JetStream {
         body: &[u8],
         now: Timestamp,
     ) -> Result<Vec<u8>, ApiError> {
-        let mut cfg = StreamConfig::from_json(body)?;
-        cfg.normalise();
-        cfg.check_subject_name(name)?;
+        let cfg = request_config(name, body)?;
         cfg.validate_create()?;
         if let Some(&id) = self.by_name.get(name) {
             if cfg.same_as(self.slots[id].stream.config()) {
@@ -263,9 +261,7 @@ impl JetStream {
         body: &[u8],
         now: Timestamp,
     ) -> Result<Vec<u8>, ApiError> {
-        let mut cfg = StreamConfig::from_json(body)?;
-        cfg.normalise();
-        cfg.check_subject_name(name)?;
+        let cfg = request_config(name, body)?;
         let id = self.slot_id(name)?;
         cfg.validate_update(self.slots[id].stream.config())?;
         if cfg.overlaps(self.slots.iter().map(|(_, s)| s.stream.config())) {
@@ -440,6 +436,14 @@ impl JetStream {
     pub(super) fn stream_dir(&self, cfg: &StreamConfig) -> Option<std::path::PathBuf> {
         (cfg.storage == Storage::File).then(|| self.settings.dir.join("streams").join(&cfg.name))
     }
+}
+
+/// A create/update body as a normalised config for stream `name` (10025, 10056).
+fn request_config(name: &str, body: &[u8]) -> Result<StreamConfig, ApiError> {
+    let mut cfg = StreamConfig::from_json(body)?;
+    cfg.normalise();
+    cfg.check_subject_name(name)?;
+    Ok(cfg)
 }
 
 /// Slab ids fit in u32: the table is bounded by `max_streams`.

@@ -106,6 +106,10 @@ impl SegmentLog {
             }
             log.segments.push_back(Segment::create(dir, next_seq)?);
         }
+        let segment_bytes = log.cfg.segment_bytes;
+        if let Some(active) = log.segments.back_mut() {
+            active.preallocate(segment_bytes);
+        }
         log.msgs = log.segments.iter().map(Segment::live).sum();
         log.bytes = log.segments.iter().map(Segment::live_bytes).sum();
         let bases: Vec<u64> = log.segments.iter().map(Segment::base).collect();
@@ -174,7 +178,9 @@ impl SegmentLog {
     fn roll(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         let base = self.active().base();
-        let seg = Segment::create(&self.dir.path, self.next_seq)?;
+        self.active().trim()?;
+        let mut seg = Segment::create(&self.dir.path, self.next_seq)?;
+        seg.preallocate(self.cfg.segment_bytes);
         self.segments.push_back(seg);
         self.dir_dirty = true;
         self.check_candidate(base);
@@ -287,6 +293,11 @@ impl SegmentLog {
     /// The active segment's file (for tests and diagnostics).
     pub fn active_path(&self) -> Option<&Path> {
         self.segments.back().map(Segment::path)
+    }
+
+    /// Where the active segment's data ends (its file may be longer: preallocated zeros).
+    pub fn active_end(&self) -> u64 {
+        self.segments.back().map_or(0, Segment::end)
     }
 
     /// Directory of this log.

@@ -67,6 +67,9 @@ pub struct Recovery {
     pub records: u64,
     /// Bytes cut from torn or damaged tails.
     pub bytes_truncated: u64,
+    /// Of those, bytes that were all zeros: preallocated space never written, or a tail the
+    /// kernel extended but never filled. Nothing is lost with them.
+    pub zero_tail: u64,
     /// Damaged segments, with where their bytes went.
     pub quarantined: Vec<Quarantined>,
     /// Inclusive seq ranges missing between segments (includes gaps an earlier recovery left).
@@ -247,6 +250,7 @@ pub fn recover(
     let mut chunk = Vec::with_capacity(CHUNK);
     for (i, &base) in bases.iter().enumerate() {
         let is_last = i + 1 == bases.len();
+        let next_base = bases.get(i + 1).copied();
         let path = segment::seg_path(dir, base);
         next_floor = next_floor.max(base);
         let mut file = OpenOptions::new()
@@ -259,7 +263,9 @@ pub fn recover(
         let got = file.read(&mut head).map_err(io(&path))?;
         let expected = segment::encode_header(base);
         let overlaps = segs.last().is_some_and(|p| p.next_seq() > base);
-        let torn_head = got < SEG_HEADER_LEN
+        // Short, or zeros where bytes are missing (a preallocated file whose header was
+        // never written): a segment created just before a crash.
+        let torn_head = !segment::header_ok(&head[..got], base)
             && head[..got]
                 .iter()
                 .zip(expected.iter())
@@ -296,10 +302,18 @@ pub fn recover(
         }
         let s = scan(&mut file, &path, base, max, &mut chunk)?;
         if s.good_end < file_len {
+            // Zeros to the end are never-written space: the preallocated rest of the active
+            // segment, or of a rolled one whose truncation a crash beat (its records then
+            // run on into the next segment, so nothing is missing).
+            let contiguous = is_last || next_base == Some(base + s.offsets.len() as u64);
+            let zeros = s.damage.is_some() && all_zero(&file, &path, s.good_end, file_len)?;
             let torn = match s.damage {
                 None => true,
-                Some(_) => is_last && all_zero(&file, &path, s.good_end, file_len)?,
+                Some(_) => contiguous && zeros,
             };
+            if torn && zeros {
+                report.zero_tail += file_len - s.good_end;
+            }
             if !torn {
                 let to = quarantine_dir(dir)?.join(path.file_name().unwrap_or_default());
                 fs::copy(&path, &to).map_err(io(&to))?;

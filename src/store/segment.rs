@@ -159,6 +159,45 @@ impl Segment {
         Ok(seg)
     }
 
+    /// Reserves `len` bytes for the file (best effort: a file system without `fallocate`
+    /// or without the space just grows the file as it is written). The unwritten rest is
+    /// zeros, which recovery recognises and cuts.
+    pub fn preallocate(&mut self, len: u64) {
+        if len <= self.written {
+            return;
+        }
+        if let Err(e) = rustix::fs::fallocate(
+            &*self.file.file,
+            rustix::fs::FallocateFlags::empty(),
+            0,
+            len,
+        ) {
+            log::debug!("{}: no preallocation ({e})", self.file.path.display());
+        }
+    }
+
+    /// Cuts preallocated space after the last written byte (a rolled segment keeps only
+    /// its records); the next sync makes the new length durable.
+    ///
+    /// # Errors
+    /// The truncation fails.
+    pub fn trim(&mut self) -> Result<(), StoreError> {
+        let len = self
+            .file
+            .file
+            .metadata()
+            .map_err(|e| StoreError::io(&self.file.path, e))?
+            .len();
+        if len > self.written {
+            self.file
+                .file
+                .set_len(self.written)
+                .map_err(|e| StoreError::io(&self.file.path, e))?;
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
     /// A segment rebuilt by recovery: `file` holds a header and the records at `offsets`,
     /// ending at `end` (the file length); `deleted_seqs` are marks read from `.del`.
     pub fn recovered(

@@ -127,7 +127,7 @@ impl Stream {
                         config.name,
                         rec.records,
                         rec.segments,
-                        rec.bytes_truncated
+                        rec.bytes_truncated - rec.zero_tail
                     );
                 } else {
                     log::warn!(

@@ -20,7 +20,10 @@ use super::segment::{Segment, SharedFile, SEG_HEADER_LEN};
 pub use super::stored::{Evicted, StoredMsg};
 pub use super::sync::SyncHandle;
 
+mod compact;
 mod evict;
+
+pub use compact::{CompactDone, CompactJob, TOMBSTONE_TS};
 
 /// Sizes and thresholds of one log. The caller derives them from `config::StoreConfig`
 /// and the board's limits.
@@ -62,8 +65,10 @@ pub struct SegmentLog {
     bytes: u64,
     /// A segment or `.del` file was created or removed since the last sync handle.
     dir_dirty: bool,
-    /// Bases of rolled segments whose live share fell below `compact_below`.
+    /// Bases of rolled segments worth compacting (see `compact::worth_compacting`).
     candidates: BTreeSet<u64>,
+    /// The base of the segment a compaction job is running for.
+    compacting: Option<u64>,
 }
 
 impl SegmentLog {
@@ -97,6 +102,7 @@ impl SegmentLog {
             bytes: 0,
             dir_dirty: true,
             candidates: BTreeSet::new(),
+            compacting: None,
         };
         let last_next = log.segments.back().map(Segment::next_seq);
         if last_next != Some(next_seq) {
@@ -250,14 +256,18 @@ impl SegmentLog {
         let seg = &self.segments[i];
         let total = seg.end() - SEG_HEADER_LEN as u64;
         let rolled = i + 1 < self.segments.len();
-        if rolled && total > 0 && (seg.live_bytes() as f64) < self.cfg.compact_below * total as f64
+        if rolled
+            && total > 0
+            && (seg.live_bytes() as f64) < self.cfg.compact_below * total as f64
+            && compact::worth_compacting(total, seg.live_bytes(), seg.count(), seg.live())
+            && self.compacting != Some(base)
         {
             self.candidates.insert(base);
         }
     }
 
-    /// Bases of rolled segments whose live share is below `compact_below` (compaction itself
-    /// is not implemented yet; evicting them when they empty is).
+    /// Bases of rolled segments whose live share is below `compact_below` and whose dead
+    /// records would give back more than half the segment (see [`SegmentLog::compaction_job`]).
     pub fn compaction_candidates(&self) -> impl Iterator<Item = u64> + '_ {
         self.candidates.iter().copied()
     }

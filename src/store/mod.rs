@@ -30,12 +30,16 @@ pub mod stored;
 pub mod sync;
 
 #[cfg(test)]
+mod compact_tests;
+#[cfg(test)]
 mod log_tests;
 #[cfg(test)]
 mod model_tests;
 
 pub use error::StoreError;
-pub use log::{disk_usage, Evicted, LogConfig, SegmentLog, StoredMsg, SyncHandle};
+pub use log::{
+    disk_usage, CompactDone, CompactJob, Evicted, LogConfig, SegmentLog, StoredMsg, SyncHandle,
+};
 pub use mem::{MemLog, MessageLog};
 pub use record::{RecordError, RecordRef};
 pub use recovery::{Damage, Quarantined, Recovery};

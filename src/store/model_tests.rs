@@ -1,4 +1,4 @@
-//! Model-based test of `SegmentLog` with reopen and crash steps (sled's `fuzz_model` idea):
+//! Model-based test of `SegmentLog` with reopen, crash and compaction steps (sled's `fuzz_model` idea):
 //! random operations run against the log and a `BTreeMap` model, compared after each step.
 //!
 //! A crash drops the log without flushing or syncing, then cuts the active segment at a
@@ -24,6 +24,7 @@ enum Op {
     Sync,
     Reopen,
     Crash(u16),
+    Compact,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -35,6 +36,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Sync),
         1 => Just(Op::Reopen),
         1 => any::<u16>().prop_map(Op::Crash),
+        2 => Just(Op::Compact),
     ]
 }
 
@@ -211,6 +213,13 @@ fn run(ops: Vec<Op>) {
                 m.synced = synced_point(&log);
             }
             Op::Crash(frac) => log = crash(log, dir, &mut m, frac),
+            Op::Compact => {
+                // Live records never change; unsynced deletes become permanent (a ghost
+                // that can no longer come back is within the model).
+                while let Some(job) = log.compaction_job() {
+                    log.finish_compaction(job.run()).expect("compaction");
+                }
+            }
         }
         check(&log, &m);
     }

@@ -118,6 +118,8 @@ fn list(dir: &Path) -> Result<Vec<u64>, StoreError> {
 /// Where a scan stopped.
 struct Scan {
     offsets: Vec<u32>,
+    /// Seqs of tombstone records (left by compaction): deleted, whatever `.del` says.
+    tombstones: Vec<u64>,
     /// End of the last good record.
     good_end: u64,
     /// `None`: clean end of file.
@@ -133,6 +135,7 @@ fn scan(
     chunk: &mut Vec<u8>,
 ) -> Result<Scan, StoreError> {
     let mut offsets = Vec::new();
+    let mut tombstones = Vec::new();
     let mut pos = SEG_HEADER_LEN as u64; // file offset of chunk[0]
     let mut start = 0usize;
     let mut eof = false;
@@ -144,6 +147,7 @@ fn scan(
                 if rec.seq != expected {
                     return Ok(Scan {
                         offsets,
+                        tombstones,
                         good_end: pos + start as u64,
                         damage: Some(Damage::UnexpectedSeq),
                     });
@@ -151,10 +155,14 @@ fn scan(
                 let Ok(off) = u32::try_from(pos + start as u64) else {
                     return Ok(Scan {
                         offsets,
+                        tombstones,
                         good_end: pos + start as u64,
                         damage: Some(Damage::Record(RecordError::TooLarge)),
                     });
                 };
+                if rec.timestamp_ns == super::log::TOMBSTONE_TS {
+                    tombstones.push(rec.seq);
+                }
                 offsets.push(off);
                 start += n;
             }
@@ -174,6 +182,7 @@ fn scan(
                 let damage = (e != RecordError::Incomplete).then_some(Damage::Record(e));
                 return Ok(Scan {
                     offsets,
+                    tombstones,
                     good_end: pos + start as u64,
                     damage,
                 });
@@ -331,7 +340,7 @@ pub fn recover(
         }
         file.sync_data().map_err(io(&path))?;
         report.records += s.offsets.len() as u64;
-        let mut seg = Segment::recovered(dir, base, file, s.offsets, s.good_end, Vec::new());
+        let mut seg = Segment::recovered(dir, base, file, s.offsets, s.good_end, s.tombstones);
         let marks = load_marks(dir, &mut seg)?;
         let mut seg = seg;
         for seq in marks {

@@ -488,6 +488,34 @@ impl Segment {
         Ok(())
     }
 
+    /// Record offsets, the end of the last record and which records are live: what a
+    /// compaction job copies from (the segment must be rolled, so its file no longer grows).
+    pub fn snapshot(&self) -> (Vec<u32>, u64, Vec<bool>) {
+        let live = (0..self.offsets.len())
+            .map(|i| self.is_live(self.base + i as u64))
+            .collect();
+        (self.offsets.clone(), self.end, live)
+    }
+
+    /// Another handle on the segment file (reads from other threads).
+    pub fn shared_file(&self) -> SharedFile {
+        self.file.clone()
+    }
+
+    /// Switches to the compacted file (already durable and renamed over this segment's
+    /// path): same seqs, new offsets; deletes and their marks stay as they are.
+    pub fn replace_file(&mut self, file: File, offsets: Vec<u32>, end: u64) {
+        debug_assert_eq!(offsets.len(), self.offsets.len());
+        self.file = SharedFile {
+            path: seg_path(&self.dir, self.base),
+            file: Arc::new(file),
+        };
+        self.offsets = offsets;
+        self.end = end;
+        self.written = end;
+        self.dirty = false;
+    }
+
     /// Lowest live seq in the segment, if any.
     pub fn first_live(&self) -> Option<u64> {
         if self.live == 0 {

@@ -8,7 +8,7 @@
 
 use crate::config::SyncMode;
 use crate::store::meta::MetaSync;
-use crate::store::{StoreError, SyncHandle};
+use crate::store::{CompactDone, CompactJob, StoreError, SyncHandle};
 
 use super::super::error::ApiError;
 use super::super::policy::Storage;
@@ -46,6 +46,7 @@ enum Target {
 enum Work {
     Stream(SyncHandle),
     Meta(MetaSync),
+    Compact(CompactJob),
 }
 
 /// What a [`SyncJob`] did, to hand back to [`JetStream::sync_done`].
@@ -53,18 +54,22 @@ enum Work {
 pub struct SyncOutcome {
     target: Target,
     result: Result<u64, StoreError>,
+    /// A compaction's new file, to swap in on the loop thread.
+    compacted: Option<CompactDone>,
 }
 
 impl SyncJob {
     /// fdatasyncs the files (blocking).
     pub fn run(self) -> SyncOutcome {
-        let result = match self.work {
-            Work::Stream(h) => h.run(),
-            Work::Meta(m) => m.run().map(|()| 0),
+        let (result, compacted) = match self.work {
+            Work::Stream(h) => (h.run(), None),
+            Work::Meta(m) => (m.run().map(|()| 0), None),
+            Work::Compact(c) => (Ok(0), Some(c.run())),
         };
         SyncOutcome {
             target: self.target,
             result,
+            compacted,
         }
     }
 }
@@ -274,7 +279,25 @@ impl JetStream {
                 Err(e) => self.disk_failed(id, &e, now),
             }
         }
-        if interval && due && !jobs.is_empty() {
+        // Compaction rides in the same batch, after the syncs (one segment per stream).
+        let ids: Vec<usize> = self.slots.iter().map(|(i, _)| i).collect();
+        for id in ids {
+            let slot = &mut self.slots[id];
+            if slot.compacting {
+                continue;
+            }
+            if let Some(job) = slot.stream.compaction_job() {
+                slot.compacting = true;
+                jobs.push(SyncJob {
+                    target: Target::Stream {
+                        id,
+                        name: slot.stream.name().to_owned(),
+                    },
+                    work: Work::Compact(job),
+                });
+            }
+        }
+        if interval && due && jobs.iter().any(|j| matches!(j.work, Work::Stream(_))) {
             let step = u64::try_from(self.settings.sync_interval.as_nanos()).unwrap_or(u64::MAX);
             self.next_interval_sync = Some(Timestamp(now.0.saturating_add(step)));
         }
@@ -293,6 +316,10 @@ impl JetStream {
     /// decides what is really on disk.
     pub fn sync_done(&mut self, outcomes: Vec<SyncOutcome>, now: Timestamp) {
         for o in outcomes {
+            if let Some(done) = o.compacted {
+                self.compaction_done(o.target, done);
+                continue;
+            }
             match (o.target, o.result) {
                 (Target::Meta, Ok(_)) => self.out.append(&mut self.meta_acks_in_flight),
                 (Target::Meta, Err(e)) => {
@@ -320,6 +347,27 @@ impl JetStream {
                     }
                 }
             }
+        }
+    }
+
+    /// Swaps a compacted segment into its stream (if the stream is still there).
+    fn compaction_done(&mut self, target: Target, done: CompactDone) {
+        let Target::Stream { id, name } = target else {
+            return;
+        };
+        let Some(slot) = self.slots.get_mut(id).filter(|s| s.stream.name() == name) else {
+            // The stream went away: the job's temporary file is removed at its next open
+            // (or with its directory).
+            return;
+        };
+        slot.compacting = false;
+        match slot.stream.finish_compaction(done) {
+            Ok(0) => {}
+            Ok(saved) => {
+                slot.unsynced = true; // the rename reaches the disk with the next sync
+                log::debug!("stream {name}: compaction gave back {saved} bytes");
+            }
+            Err(e) => log::warn!("stream {name}: compaction failed: {e}"),
         }
     }
 

@@ -98,6 +98,8 @@ struct Slot {
     pending: VecDeque<PendingAck>,
     /// A sync job for this stream is running.
     syncing: bool,
+    /// A compaction job for this stream is running.
+    compacting: bool,
     /// Changed since the last sync job was taken.
     unsynced: bool,
     /// Appended to since the last flush (`interval` mode releases acks on flush).

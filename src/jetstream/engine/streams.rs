@@ -389,6 +389,7 @@ impl JetStream {
             consumers: std::collections::BTreeMap::new(),
             pending: std::collections::VecDeque::new(),
             syncing: false,
+            compacting: false,
             unsynced: false,
             unflushed: false,
             disk_error_until: None,

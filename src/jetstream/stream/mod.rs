@@ -34,7 +34,8 @@ use super::headers::header_value;
 use super::response::StreamState;
 use super::time::Timestamp;
 use crate::store::{
-    Evicted, LogConfig, MemLog, MessageLog, SegmentLog, StoreError, StoredMsg, SyncHandle,
+    CompactDone, CompactJob, Evicted, LogConfig, MemLog, MessageLog, SegmentLog, StoreError,
+    StoredMsg, SyncHandle,
 };
 
 mod dedupe;
@@ -314,6 +315,27 @@ impl Stream {
     /// first, adjacent ones merged.
     pub fn take_evictions(&mut self) -> Vec<Evicted> {
         std::mem::take(&mut self.evictions)
+    }
+
+    /// A compaction job for one of the stream's partly deleted segments, if one is due
+    /// (file storage only; at most one at a time). Run it off the event loop, then hand the
+    /// result to [`Stream::finish_compaction`].
+    pub fn compaction_job(&mut self) -> Option<CompactJob> {
+        match &mut self.log {
+            Backend::File(l) => l.compaction_job(),
+            Backend::Mem(_) => None,
+        }
+    }
+
+    /// Swaps a compacted segment in; returns the bytes given back.
+    ///
+    /// # Errors
+    /// The job or the rename failed (the old segment stays).
+    pub fn finish_compaction(&mut self, done: CompactDone) -> Result<u64, StoreError> {
+        match &mut self.log {
+            Backend::File(l) => l.finish_compaction(done),
+            Backend::Mem(_) => Ok(0),
+        }
     }
 
     /// What the stream's files occupy on disk (0 for memory storage, or if it cannot be read:

@@ -1,11 +1,12 @@
 //! [`SegmentLog`]: one stream's durable message log, a directory of segment files.
 //!
 //! Owns: the segment list (oldest first), seq assignment, rolling at `segment_bytes`,
-//! live counts, delete marks, eviction of whole segments, compaction candidates, and the
+//! live counts, delete marks, eviction of whole segments (`log/evict.rs`), compaction of
+//! partly deleted ones (`log/compact.rs`), preallocation of the active segment, and the
 //! group-commit [`SyncHandle`]. Must not: know streams, subjects' meaning or limits policy
 //! (the caller decides what to evict), or block on fsync unless asked (`sync`).
-//! Hands off to: `segment` (bytes and index), `recovery` (open), the caller (JetStream,
-//! later), which runs [`SyncHandle::run`] off the event loop.
+//! Hands off to: `segment` (bytes and index), `recovery` (open), the caller (JetStream),
+//! which runs [`SyncHandle::run`] and [`CompactJob::run`] off the event loop.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::fs::{self, File};

@@ -1,11 +1,12 @@
 //! The durable store: one append-only segment log per stream for message payloads.
 //!
 //! Owns: the record format ([`record`]), segment files and their indexes ([`segment`]),
-//! the per-stream log with rolling, deletes, eviction and group commit ([`log`]), recovery
-//! at open ([`recovery`]), the in-memory twin and the [`MessageLog`] trait ([`mem`]), and
-//! [`StoreError`]. Must not: know streams, consumers, limits policy or sockets; block the
-//! event loop on fsync unless the caller asks (`sync`); panic on any file content.
-//! Hands off to: JetStream (later), which decides what to append, evict and when to sync.
+//! the per-stream log with rolling, deletes, eviction, compaction and group commit
+//! ([`log`]), recovery at open ([`recovery`]), the in-memory twin and the [`MessageLog`]
+//! trait ([`mem`]), sled metadata ([`meta`]), and [`StoreError`]. Must not: know streams,
+//! consumers, limits policy or sockets; block the event loop on fsync unless the caller asks
+//! (`sync`); panic on any file content. Hands off to: JetStream, which decides what to
+//! append, evict and when to sync and compact.
 //!
 //! # Durability contract
 //! After `append` returns, the message has a seq and is readable, but lives only in a

@@ -41,6 +41,10 @@ Config file keys (TOML; an unknown key is an error):
   [store]   dir, max_bytes, sync (always | batch | interval), sync_interval, meta_cache,
             segment_bytes
   [jetstream] enabled, max_streams, max_consumers
+  [uplink]  urls, name, user, password, token, nkey_seed_file, creds_file, reconnect_min,
+            reconnect_max, ping_interval; [uplink.tls] ca_file, cert_file, key_file,
+            server_name; [[uplink.forward]] stream, subject_prefix (validated; the uplink
+            itself is not built yet)
   [limits]  max_connections, max_payload, max_control_line, max_pending, max_subs,
             max_subscriptions_total, read_buffer, sublist_cache, ping_interval, ping_max,
             write_deadline
@@ -377,6 +381,14 @@ fn log_settings(config: &Config) {
         );
     } else {
         info!("jetstream disabled: core NATS only");
+    }
+    if !config.uplink.urls.is_empty() {
+        log::warn!(
+            "[uplink] is configured ({} hub URL(s), {} forwarded stream(s)) but leafd does not \
+             connect to hubs yet (issue 4): nothing is forwarded",
+            config.uplink.urls.len(),
+            config.uplink.forward.len()
+        );
     }
     let l = &config.limits;
     info!(

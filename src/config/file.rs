@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::units::{Dur, Level, Size};
+use super::uplink::UplinkLayer;
 use super::{Config, ConfigError, JetStreamConfig, Limits, StoreConfig, SyncMode};
 
 /// A config file (`--config`): every key optional.
@@ -25,6 +26,7 @@ pub(crate) struct FileLayer {
     pub(crate) log_level: Option<Level>,
     pub(crate) store: Option<StoreLayer>,
     pub(crate) jetstream: Option<JetStreamLayer>,
+    pub(crate) uplink: Option<UplinkLayer>,
     pub(crate) limits: Option<LimitsLayer>,
 }
 
@@ -116,6 +118,9 @@ impl FileLayer {
         }
         if let Some(jetstream) = self.jetstream {
             jetstream.apply(&mut config.jetstream);
+        }
+        if let Some(uplink) = self.uplink {
+            config.uplink = uplink.into_config()?;
         }
         match self.limits {
             Some(limits) => limits.apply(&mut config.limits),

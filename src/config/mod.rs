@@ -21,6 +21,7 @@ mod store;
 #[cfg(test)]
 mod tests;
 mod units;
+mod uplink;
 mod validate;
 
 use std::fmt::Write as _;
@@ -32,6 +33,7 @@ pub use budget::MemoryEstimate;
 pub use error::ConfigError;
 pub use store::{JetStreamConfig, StoreConfig, SyncMode};
 pub use units::{fmt_size, parse_level};
+pub use uplink::{parse_hub_url, Forward, UplinkAuth, UplinkConfig, UplinkTls, DEFAULT_LEAF_PORT};
 
 use units::{toml_duration, toml_size, KIB, MIB};
 
@@ -48,6 +50,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// JetStream on or off, and its table sizes.
     pub jetstream: JetStreamConfig,
+    /// The leaf-node uplink to a hub (parsed and validated; not used yet, issue 4).
+    pub uplink: UplinkConfig,
     /// Every bound on memory and connections.
     pub limits: Limits,
     /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
@@ -103,6 +107,7 @@ impl Default for Config {
             board: None,
             store: StoreConfig::default(),
             jetstream: JetStreamConfig::default(),
+            uplink: UplinkConfig::default(),
             limits: Limits::default(),
             log_level: log::LevelFilter::Info,
             board_budget: None,
@@ -237,6 +242,7 @@ impl Config {
         let _ = writeln!(out, "enabled = {}", js.enabled);
         let _ = writeln!(out, "max_streams = {}", js.max_streams);
         let _ = writeln!(out, "max_consumers = {}", js.max_consumers);
+        self.uplink_toml(&mut out);
         let l = &self.limits;
         let size = |n: usize| toml_size(n as u64);
         let _ = writeln!(out, "\n[limits]");
@@ -256,6 +262,62 @@ impl Config {
         let _ = writeln!(out, "ping_max = {}", l.ping_max);
         let _ = writeln!(out, "write_deadline = {}", toml_duration(l.write_deadline));
         out
+    }
+
+    /// `[uplink]` when one is configured; credentials are shown as `<redacted>`.
+    fn uplink_toml(&self, out: &mut String) {
+        let u = &self.uplink;
+        if u.urls.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n[uplink]");
+        let urls: Vec<String> = u.urls.iter().map(|x| toml_str(x)).collect();
+        let _ = writeln!(out, "urls = [{}]", urls.join(", "));
+        if let Some(name) = &u.name {
+            let _ = writeln!(out, "name = {}", toml_str(name));
+        }
+        match &u.auth {
+            UplinkAuth::None => {}
+            UplinkAuth::UserPassword { user, .. } => {
+                let _ = writeln!(out, "user = {}\npassword = \"<redacted>\"", toml_str(user));
+            }
+            UplinkAuth::Token(_) => {
+                let _ = writeln!(out, "token = \"<redacted>\"");
+            }
+            UplinkAuth::NkeySeedFile(p) => {
+                let _ = writeln!(out, "nkey_seed_file = {}", toml_str(&p.to_string_lossy()));
+            }
+            UplinkAuth::CredsFile(p) => {
+                let _ = writeln!(out, "creds_file = {}", toml_str(&p.to_string_lossy()));
+            }
+        }
+        let _ = writeln!(out, "reconnect_min = {}", toml_duration(u.reconnect_min));
+        let _ = writeln!(out, "reconnect_max = {}", toml_duration(u.reconnect_max));
+        let _ = writeln!(out, "ping_interval = {}", toml_duration(u.ping_interval));
+        if let Some(t) = &u.tls {
+            let _ = writeln!(out, "\n[uplink.tls]");
+            let path = |k: &str, p: &Option<PathBuf>| {
+                p.as_ref()
+                    .map(|p| format!("{k} = {}\n", toml_str(&p.to_string_lossy())))
+                    .unwrap_or_default()
+            };
+            out.push_str(&path("ca_file", &t.ca_file));
+            out.push_str(&path("cert_file", &t.cert_file));
+            out.push_str(&path("key_file", &t.key_file));
+            if let Some(n) = &t.server_name {
+                let _ = writeln!(out, "server_name = {}", toml_str(n));
+            }
+        }
+        for f in &u.forward {
+            let _ = writeln!(
+                out,
+                "\n[[uplink.forward]]\nstream = {}",
+                toml_str(&f.stream)
+            );
+            if let Some(p) = &f.subject_prefix {
+                let _ = writeln!(out, "subject_prefix = {}", toml_str(p));
+            }
+        }
     }
 }
 

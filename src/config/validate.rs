@@ -29,6 +29,7 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         1,
         1_000_000,
     )?;
+    super::uplink::check(&c.uplink)?;
 
     let l = &c.limits;
     count("limits.max_connections", l.max_connections, 1, 1_000_000)?;

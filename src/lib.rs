@@ -27,6 +27,7 @@
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
 //! | [`jetstream`] | the `$JS.API` (byte-exact data layer), streams with limits and dedupe, pull consumers, and the engine that owns them. No sockets; syncs are handed to the server | store, router (via `Outgoing`) |
 //! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction), its in-memory twin, and sled for metadata. No sockets | jetstream |
+//! | [`uplink`] | the leaf-node uplink to a hub (issue 4): so far the handshake's JSON (hub INFO, leaf CONNECT). Pure, not wired | (link, later) |
 //! | [`bench`] | `leafd bench`: a load generator that drives any NATS server side by side | protocol |
 //!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
@@ -57,3 +58,4 @@ pub mod server;
 pub mod store;
 pub mod subject;
 pub mod sublist;
+pub mod uplink;

@@ -383,12 +383,27 @@ fn log_settings(config: &Config) {
         info!("jetstream disabled: core NATS only");
     }
     if !config.uplink.urls.is_empty() {
-        log::warn!(
-            "[uplink] is configured ({} hub URL(s), {} forwarded stream(s)) but leafd does not \
-             connect to hubs yet (issue 4): nothing is forwarded",
-            config.uplink.urls.len(),
-            config.uplink.forward.len()
+        let streams: Vec<&str> = config
+            .uplink
+            .forward
+            .iter()
+            .map(|f| f.stream.as_str())
+            .collect();
+        info!(
+            "uplink: node {:?}, hub {}, forwarding {}",
+            config.uplink_node(),
+            config.uplink.urls.join(", "),
+            if streams.is_empty() {
+                "no streams".to_string()
+            } else {
+                streams.join(", ")
+            }
         );
+        if !streams.is_empty() && !config.jetstream.enabled {
+            log::warn!(
+                "uplink: [[uplink.forward]] needs JetStream; with it disabled nothing is forwarded"
+            );
+        }
     }
     let l = &config.limits;
     info!(

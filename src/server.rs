@@ -60,7 +60,7 @@ pub fn run(
     let info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
     let router = Rc::new(RefCell::new(Router::new(info, config.limits.clone())));
     let ex = LocalExecutor::new();
-    // The JetStream tasks run until shutdown; dropping them cancels them.
+    // The JetStream and uplink tasks run until shutdown; dropping them cancels them.
     let mut js_tasks = Vec::new();
     if config.jetstream.enabled {
         match JetStream::open(js_settings(&config)) {
@@ -72,6 +72,19 @@ pub fn run(
             }
             Err(e) => log::error!("{e}; serving core NATS without JetStream"),
         }
+    }
+    if !config.uplink.urls.is_empty() {
+        let node = config.uplink_node().to_owned();
+        router
+            .borrow_mut()
+            .enable_uplink(&node, config.uplink.forward.clone());
+        let server_id = router.borrow().server_info().server_id().to_owned();
+        js_tasks.push(ex.spawn(link::uplink::run(
+            config.uplink.clone(),
+            node,
+            server_id,
+            router.clone(),
+        )));
     }
     smol::block_on(ex.run(async {
         future::or(accept_loop(&ex, &listener, &router), shutdown).await;

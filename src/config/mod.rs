@@ -264,6 +264,11 @@ impl Config {
         out
     }
 
+    /// This node's name at the hub: `[uplink] name`, else the server name.
+    pub fn uplink_node(&self) -> &str {
+        self.uplink.name.as_deref().unwrap_or(&self.server_name)
+    }
+
     /// `[uplink]` when one is configured; credentials are shown as `<redacted>`.
     fn uplink_toml(&self, out: &mut String) {
         let u = &self.uplink;

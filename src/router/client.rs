@@ -195,6 +195,8 @@ pub(crate) struct Client {
     pub(crate) stall_on: Option<ClientId>,
     /// Message counters.
     pub(crate) stats: ClientStats,
+    /// This is the uplink's connection to the hub, not a client.
+    pub(crate) hub: bool,
 }
 
 impl Client {
@@ -212,11 +214,15 @@ impl Client {
             pinged_once: false,
             stall_on: None,
             stats: ClientStats::default(),
+            hub: false,
         }
     }
 
     /// A short name for logs: `cid 7 (127.0.0.1:5555 "name")`.
     pub(crate) fn label(&self) -> String {
+        if self.hub {
+            return format!("uplink to {}", self.addr);
+        }
         match &self.opts.name {
             Some(name) if !name.is_empty() => {
                 format!("cid {} ({} {:?})", self.cid, self.addr, name)

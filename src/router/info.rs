@@ -76,6 +76,11 @@ impl ServerInfo {
     }
 
     /// Appends the INFO line for connection `cid` from `addr`.
+    /// The server id (new every start).
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
     pub(crate) fn encode_for(&self, out: &mut Vec<u8>, cid: u64, addr: SocketAddr) {
         let json = format!(
             "{},\"client_id\":{},\"client_ip\":\"{}\"}}",

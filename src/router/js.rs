@@ -124,6 +124,8 @@ impl Router {
             js.engine.sync_done(outcomes, now());
         }
         self.js_flush();
+        // Records just made durable may be forwarded now.
+        self.forward_kick();
     }
 
     /// For the timer task: when to call [`Router::js_tick`] next (`None`: nothing

@@ -10,11 +10,13 @@
 //! keeps this safe is that no borrow lives across an `.await`.
 
 mod client;
+mod forward;
 mod info;
 mod js;
 mod ops;
 mod outbox;
 mod route;
+mod uplink;
 
 use std::net::SocketAddr;
 
@@ -24,8 +26,10 @@ use crate::config::Limits;
 use crate::sublist::Sublist;
 
 pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
+pub use forward::{UplinkStatus, STATUS_SUBJECT};
 pub use info::{ServerInfo, NATS_COMPAT_VERSION};
 pub use outbox::Output;
+pub use uplink::UplinkStats;
 
 pub(crate) use client::Client;
 
@@ -95,6 +99,8 @@ pub struct Router {
     stats: RouterStats,
     /// JetStream, when served.
     js: Option<js::JsHandle>,
+    /// The leaf-node uplink, when configured.
+    uplink: Option<uplink::UplinkState>,
 }
 
 impl Router {
@@ -110,7 +116,13 @@ impl Router {
             next_cid: 1,
             stats: RouterStats::default(),
             js: None,
+            uplink: None,
         }
+    }
+
+    /// What INFO advertises.
+    pub fn server_info(&self) -> &ServerInfo {
+        &self.info
     }
 
     /// The limits in force.
@@ -209,6 +221,7 @@ impl Router {
     fn drop_sub(&mut self, key: SubKey) {
         if let Some(sub) = self.subs.try_remove(key.0 as usize) {
             self.sublist.remove(&sub.filter, sub.queue.as_deref(), key);
+            self.local_interest(&sub.filter, sub.queue.as_deref(), -1);
         }
     }
 

@@ -128,8 +128,14 @@ impl Router {
         self.stats.in_bytes += size as u64;
         // nats-server acknowledges before it delivers (capture 01: `+OK` precedes the MSG).
         self.ok_if_verbose(id);
-        let answered = self.js_publish(&msg);
-        self.route_to(id, msg.subject, msg, !answered);
+        let answered = self.js_publish(&msg) || self.status_request(&msg);
+        let delivered = self.route_to(id, msg.subject, msg, false);
+        let up = self.uplink_publish(id, &msg, answered);
+        if delivered == 0 && !answered && !up {
+            if let Some(reply) = msg.reply {
+                self.no_responders(id, msg.subject, reply);
+            }
+        }
         if answered {
             // Only a publish JetStream took can have changed its state.
             self.js_flush();
@@ -173,6 +179,7 @@ impl Router {
             delivered: 0,
         });
         self.clients[id.0].subs.insert(sid.into(), key);
+        self.local_interest(filter, queue, 1);
         self.ok_if_verbose(id);
         Flow::Continue
     }

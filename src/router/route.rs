@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 
-use crate::protocol::{encode, Message};
+use crate::protocol::{encode, queue_names, Message};
 use crate::sublist::Matches;
 
 use super::{ClientId, CloseReason, Router, SubKey};
@@ -27,6 +27,25 @@ impl Router {
         msg: Message<'_>,
         no_responders: bool,
     ) -> usize {
+        let delivered = self.route_filtered(from, to, msg, None);
+        if delivered == 0 && no_responders {
+            if let Some(reply) = msg.reply {
+                self.no_responders(from, msg.subject, reply);
+            }
+        }
+        delivered
+    }
+
+    /// Delivers `msg` to plain subscribers of `to` and to one member of each queue group,
+    /// or, with `queues` (a message from the hub, PROTOCOL.md §2.7), only of the groups that
+    /// list names. Returns how many deliveries were made.
+    pub(crate) fn route_filtered(
+        &mut self,
+        from: ClientId,
+        to: &[u8],
+        msg: Message<'_>,
+        queues: Option<&[u8]>,
+    ) -> usize {
         let matches: Rc<Matches<SubKey>> = self.sublist.matches(to);
         let echo = self.clients.get(from.0).is_none_or(|c| c.opts.echo);
         let mut delivered = 0;
@@ -36,6 +55,9 @@ impl Router {
             }
         }
         for group in &matches.groups {
+            if queues.is_some_and(|q| !queue_names(q).any(|n| n == &*group.name)) {
+                continue;
+            }
             let members = &group.members;
             // Random start, then the next eligible member: one delivery per group.
             let start = fastrand::usize(..members.len().max(1));
@@ -44,11 +66,6 @@ impl Router {
                     delivered += 1;
                     break;
                 }
-            }
-        }
-        if delivered == 0 && no_responders {
-            if let Some(reply) = msg.reply {
-                self.no_responders(from, msg.subject, reply);
             }
         }
         delivered
@@ -118,7 +135,7 @@ impl Router {
 
     /// Sends the `503` status to a requester whose request reached nobody, on the sid of
     /// its own subscription that matches the reply subject (nats-server's rule).
-    fn no_responders(&mut self, from: ClientId, subject: &[u8], reply: &[u8]) {
+    pub(super) fn no_responders(&mut self, from: ClientId, subject: &[u8], reply: &[u8]) {
         let Some(client) = self.clients.get(from.0) else {
             return;
         };

@@ -1,13 +1,19 @@
-//! The leaf-node uplink to a hub cluster (issue 4). So far only the pure handshake layer
-//! exists: nothing here opens a connection yet.
+//! The leaf-node uplink to a hub cluster (issue 4), sans I/O: what leafd says to a hub, the
+//! hub's interest as leafd keeps it, and store-and-forward for each forwarded stream.
 //!
-//! Owns: what leafd says to a hub and reads from it as a leaf node. Must not: touch sockets
-//! (that will be `link/`). Hands off to: the uplink link task, once it exists.
+//! Owns: the leafnode protocol's JSON and state machines. Must not: touch sockets (that is
+//! `link/uplink.rs`) or broker state (that is `router/uplink.rs` and `router/forward.rs`).
 //!
 //! | file | holds |
 //! |---|---|
 //! | [`handshake`] | the hub's INFO on the leaf port, and the leaf CONNECT (PROTOCOL.md §2.2-2.3) |
+//! | [`interest`] | the hub's `LS+`/`LS-` interest as a bounded sublist |
+//! | [`forward`] | one forwarded stream: cursor, window, PubAcks, what the hub already holds |
 
+pub mod forward;
 pub mod handshake;
+pub mod interest;
 
+pub use forward::{ForwardStatus, Forwarder, Frame, Records, ReplyTo};
 pub use handshake::{HubInfo, LeafConnect, LeafCredentials};
+pub use interest::{HubInterest, HubKey};

@@ -27,6 +27,7 @@
 mod budget;
 mod commit;
 mod consumers;
+pub mod forward;
 mod persist;
 mod streams;
 

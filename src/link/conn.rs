@@ -1,0 +1,205 @@
+//! The I/O every connection shares, client or hub link: read bytes and hand the parsed ops
+//! to the router, write whatever the router queued, and stall a publisher whose subscriber
+//! falls behind.
+//!
+//! Owns: the read buffer (bounded by `read_buffer`, grown only to hold one message up to
+//! the parser's `max_payload`), the writer's buffer and its write deadline. Never holds a
+//! router borrow across an `.await`.
+
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use smol::{Async, Timer};
+
+use crate::protocol::{Op, Parser};
+use crate::router::{ClientId, CloseReason, Flow, Output, Router};
+
+/// The longest a publisher waits, without any progress from a subscriber's writer, for
+/// that subscriber's outbox to drain below its soft mark (nats-server stalls fast
+/// producers for a few milliseconds the same way).
+const STALL_WITHOUT_PROGRESS: Duration = Duration::from_millis(5);
+
+/// How often a stalled publisher looks at the subscriber's outbox again.
+const STALL_POLL: Duration = Duration::from_micros(200);
+
+/// Reads ops with `parser` and hands each to `dispatch` until the connection closes.
+/// `dispatch` may adjust the parser (a client's CONNECT decides whether HPUB is allowed).
+pub(crate) async fn read_loop(
+    stream: &Async<TcpStream>,
+    id: ClientId,
+    router: &RefCell<Router>,
+    mut parser: Parser,
+    dispatch: impl Fn(&mut Router, ClientId, Op<'_>, &mut Parser) -> Flow,
+) {
+    let base = router.borrow().limits().read_buffer.max(512);
+    let mut buf = vec![0u8; base];
+    let (mut start, mut end) = (0usize, 0usize);
+    loop {
+        if end == buf.len() {
+            grow(&mut buf, parser.needed());
+        }
+        let read = future::or(
+            async { Some((&*stream).read(&mut buf[end..]).await) },
+            async {
+                poll_fn(|cx| router.borrow_mut().poll_closing(id, cx)).await;
+                None
+            },
+        )
+        .await;
+        let n = match read {
+            None => return,
+            Some(Ok(0)) => return close(router, id, CloseReason::ClientClosed),
+            Some(Ok(n)) => n,
+            Some(Err(e)) => {
+                log::debug!("{}: read: {e}", router.borrow().label(id));
+                return close(router, id, CloseReason::ReadError);
+            }
+        };
+        end += n;
+        let stall = {
+            let mut r = router.borrow_mut();
+            loop {
+                match parser.parse(&buf[start..end]) {
+                    Ok(Some((op, used))) => {
+                        start += used;
+                        if let Flow::Close(_) = dispatch(&mut r, id, op, &mut parser) {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let at = start + e.offset().min(end - start);
+                        let snippet = &buf[at..end.min(at + 32)];
+                        log::warn!(
+                            "{}: {e} near {:?}",
+                            r.label(id),
+                            snippet.escape_ascii().to_string()
+                        );
+                        r.protocol_error(id, &e);
+                        return;
+                    }
+                }
+            }
+            r.take_stall(id)
+        };
+        if start == end {
+            end = 0;
+            if buf.len() > base {
+                buf = vec![0u8; base]; // give back the room a large message needed
+            }
+        } else if start > 0 {
+            buf.copy_within(start..end, 0); // keep the partial op at the front
+            end -= start;
+        }
+        start = 0;
+        if let Some(target) = stall {
+            stall_on(router, target).await;
+        }
+    }
+}
+
+/// Grows a full read buffer: one op needs more than it holds. With the payload size
+/// known the buffer grows to exactly that; otherwise (a long control line) it doubles. The
+/// parser's limits bound both, so the buffer never passes max_control_line + max_payload.
+fn grow(buf: &mut Vec<u8>, needed: Option<usize>) {
+    let want = match needed {
+        Some(n) if n > buf.len() => n,
+        _ => buf.len() * 2,
+    };
+    buf.resize(want, 0);
+}
+
+/// Back-pressure: waits while `target`'s outbox stays above its soft mark and its writer
+/// keeps making progress; gives up after a short spell without progress, so a stuck
+/// subscriber costs its publishers only milliseconds before it hits its hard cap.
+///
+/// It polls on a short timer rather than being woken by the subscriber's writer: stalls
+/// are rare and brief, and a timer keeps the two connections' tasks independent.
+async fn stall_on(router: &RefCell<Router>, target: ClientId) {
+    let Some(mut seen) = router.borrow().drain_progress(target) else {
+        return;
+    };
+    let mut idle = Duration::ZERO;
+    while idle < STALL_WITHOUT_PROGRESS {
+        Timer::after(STALL_POLL).await;
+        match router.borrow().drain_progress(target) {
+            None => return,
+            Some(writes) if writes != seen => {
+                seen = writes;
+                idle = Duration::ZERO;
+            }
+            Some(_) => idle += STALL_POLL,
+        }
+    }
+}
+
+/// Writes queued output until the connection closes; returns the reason.
+pub(crate) async fn write_loop(
+    stream: &Async<TcpStream>,
+    id: ClientId,
+    router: &RefCell<Router>,
+) -> CloseReason {
+    let (deadline, keep) = {
+        let r = router.borrow();
+        (
+            r.limits().write_deadline,
+            r.limits().read_buffer.max(4096) * 4,
+        )
+    };
+    let mut spare: Vec<u8> = Vec::new();
+    loop {
+        let next = poll_fn(|cx| router.borrow_mut().poll_output(id, &mut spare, cx)).await;
+        match next {
+            Output::Write => {
+                if let Err(reason) = write_with_deadline(stream, &spare, deadline).await {
+                    if reason == CloseReason::WriteError {
+                        log::debug!("{}: write failed", router.borrow().label(id));
+                    }
+                    close(router, id, reason);
+                    return reason;
+                }
+                spare.clear();
+                if spare.capacity() > keep {
+                    spare = Vec::new(); // bounded idle memory after a burst
+                }
+                router.borrow_mut().write_done(id);
+            }
+            Output::Closed(reason) => {
+                let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
+                return reason;
+            }
+        }
+    }
+}
+
+/// Writes all of `bytes`; each write call must make progress within `deadline`.
+async fn write_with_deadline(
+    stream: &Async<TcpStream>,
+    bytes: &[u8],
+    deadline: Duration,
+) -> Result<(), CloseReason> {
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let wrote = future::or(
+            async { Some((&*stream).write(&bytes[pos..]).await) },
+            async {
+                Timer::after(deadline).await;
+                None
+            },
+        )
+        .await;
+        match wrote {
+            Some(Ok(0)) | Some(Err(_)) => return Err(CloseReason::WriteError),
+            Some(Ok(n)) => pos += n,
+            None => return Err(CloseReason::SlowConsumerWriteDeadline),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn close(router: &RefCell<Router>, id: ClientId, reason: CloseReason) {
+    router.borrow_mut().close(id, reason);
+}

@@ -34,6 +34,10 @@ mod pubsub;
 mod reconnect;
 /// async-nats request/reply and no-responders.
 mod requests;
+/// Store-and-forward into a real nats-server hub: outages, failover, kill -9, cut links.
+mod uplink_forward;
+/// Live traffic over the leaf-node uplink to a real nats-server hub, both ways.
+mod uplink_live;
 /// Delivery semantics on the raw wire: literal wildcard publishes, UNSUB max, HMSG, 503, echo.
 mod wire_delivery;
 /// The -ERR catalogue (PROTOCOL.md §1.7) on the raw wire: exact bytes, open or closed after.

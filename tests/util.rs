@@ -7,12 +7,14 @@
 
 mod broker;
 mod client;
+pub mod hub;
 pub mod js;
+pub mod proxy;
 mod raw;
 
 use std::time::Duration;
 
-pub use broker::{Broker, Limits};
+pub use broker::{Broker, Limits, Uplink};
 pub use client::{client, client_with, next_msg, ready_msgs, sync, text, unique, within};
 pub use raw::{assert_bytes_eq, show, RawConn};
 

@@ -186,6 +186,10 @@ pub struct Forwarder {
     lost: u64,
     rate_mark: Option<(Instant, u64)>,
     rate: f64,
+    /// The lowest seq the hub refused since the last one it took: the resolve step never
+    /// moves the cursor past it (a record after it that the hub holds is resent rather
+    /// than the refused one skipped).
+    refused: Option<u64>,
 }
 
 /// The id leafd gives record `seq` at the hub.
@@ -319,6 +323,7 @@ impl Forwarder {
             lost: 0,
             rate_mark: None,
             rate: 0.0,
+            refused: None,
         }
     }
 
@@ -390,6 +395,24 @@ impl Forwarder {
             }
             self.start_resolving();
         }
+        if let Some(front) = self
+            .in_flight
+            .front()
+            .filter(|_| self.phase == Phase::Sending)
+        {
+            if now.duration_since(front.sent) >= ACK_TIMEOUT {
+                // Resending blindly would duplicate whatever the hub stored if its duplicate
+                // window is shorter than the wait: ask what it holds first.
+                log::warn!(
+                    "uplink: stream {}: no PubAck for seq {} within {ACK_TIMEOUT:?}; asking the hub what it holds, then resending with a smaller window",
+                    self.stream,
+                    front.seq
+                );
+                self.window = (self.window / 2).max(MIN_WINDOW);
+                self.rewind();
+                self.start_resolving();
+            }
+        }
         if let Phase::Resolving { step, asked } = self.phase.clone() {
             match asked {
                 Some(at) if now.duration_since(at) < RESOLVE_TIMEOUT => return,
@@ -436,18 +459,6 @@ impl Forwarder {
             return;
         }
         self.skip_lost(src);
-        if let Some(front) = self.in_flight.front() {
-            if now.duration_since(front.sent) >= ACK_TIMEOUT {
-                log::warn!(
-                    "uplink: stream {}: no PubAck for seq {} within {ACK_TIMEOUT:?}; resending from seq {} with a smaller window",
-                    self.stream,
-                    front.seq,
-                    self.cursor + 1
-                );
-                self.window = (self.window / 2).max(MIN_WINDOW);
-                self.rewind();
-            }
-        }
         while self.in_flight.len() < self.window && room > 0 && self.next <= src.last_seq() {
             let rec = match src.next_from(self.next) {
                 Ok(Some(rec)) if rec.seq <= src.last_seq() => rec,
@@ -558,6 +569,7 @@ impl Forwarder {
             }
         };
         if let Some(err) = ack.error {
+            self.refused = Some(self.refused.map_or(seq, |r| r.min(seq)));
             self.pause_for(format!("the hub refused seq {seq}: {}", err.text()), now);
             return;
         }
@@ -565,6 +577,7 @@ impl Forwarder {
             return; // an ack for a publish already given up on; the resend gets its own
         };
         self.in_flight[i].acked = true;
+        self.refused = None;
         self.forwarded += 1;
         self.duplicates += u64::from(ack.duplicate);
         self.hub_stream = ack.stream;
@@ -664,6 +677,7 @@ impl Forwarder {
             return;
         }
         if let Ok(seq) = seq.parse::<u64>() {
+            let seq = self.refused.map_or(seq, |r| seq.min(r.saturating_sub(1)));
             if seq > self.cursor {
                 log::info!(
                     "uplink: stream {}: the hub already holds up to seq {seq} (its PubAck was lost); moving the cursor from {}",

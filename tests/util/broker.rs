@@ -45,6 +45,20 @@ pub struct Limits {
     /// The JetStream store's disk budget: leafd `[store] max_bytes` (with segments of a
     /// sixteenth of it), nats-server `jetstream { max_file_store }`.
     pub store_max_bytes: Option<u64>,
+    /// A leaf-node uplink to a hub: leafd `[uplink]`, nats-server `leafnodes { remotes }`.
+    pub uplink: Option<Uplink>,
+}
+
+/// The uplink part of [`Limits`].
+#[derive(Debug, Clone, Default)]
+pub struct Uplink {
+    /// Hub leafnode URLs (`nats-leaf://…`).
+    pub urls: Vec<String>,
+    /// Node name (leafd `[uplink] name`, nats-server `server_name`).
+    pub name: String,
+    /// `(stream, subject_prefix)` of each `[[uplink.forward]]` (leafd only: nats-server has
+    /// no such thing, so tests that forward run against leafd only).
+    pub forward: Vec<(String, Option<String>)>,
 }
 
 impl Limits {
@@ -56,6 +70,7 @@ impl Limits {
             && self.ping_interval.is_none()
             && self.ping_max.is_none()
             && self.store_max_bytes.is_none()
+            && self.uplink.is_none()
     }
 
     /// `(key, value)` pairs, values already in the syntax both formats accept (integers, and
@@ -110,6 +125,21 @@ impl Kind {
                         max / 16
                     );
                 }
+                if let Some(u) = &limits.uplink {
+                    let urls: Vec<String> = u.urls.iter().map(|x| format!("{x:?}")).collect();
+                    let _ = writeln!(
+                        t,
+                        "[uplink]\nurls = [{}]\nname = {:?}\nreconnect_min = \"50ms\"\nreconnect_max = \"500ms\"",
+                        urls.join(", "),
+                        u.name
+                    );
+                    for (stream, prefix) in &u.forward {
+                        let _ = writeln!(t, "[[uplink.forward]]\nstream = {stream:?}");
+                        if let Some(p) = prefix {
+                            let _ = writeln!(t, "subject_prefix = {p:?}");
+                        }
+                    }
+                }
                 ("leafd.toml", t, "--config")
             }
             Kind::NatsServer => {
@@ -119,6 +149,19 @@ impl Kind {
                 }
                 if let Some(max) = limits.store_max_bytes {
                     let _ = writeln!(t, "jetstream {{ max_file_store: {max} }}");
+                }
+                if let Some(u) = &limits.uplink {
+                    assert!(
+                        u.forward.is_empty(),
+                        "[[uplink.forward]] is leafd's; this test cannot run against nats-server"
+                    );
+                    let urls: Vec<String> = u.urls.iter().map(|x| format!("{x:?}")).collect();
+                    let _ = writeln!(
+                        t,
+                        "server_name: {:?}\nleafnodes {{ reconnect: \"500ms\", remotes: [ {{ urls: [{}] }} ] }}",
+                        u.name,
+                        urls.join(", ")
+                    );
                 }
                 ("nats-server.conf", t, "-c")
             }
@@ -144,7 +187,7 @@ fn template() -> String {
 /// inside that range, where any client's outgoing socket (the tests open hundreds) may take it
 /// before the broker binds; ports below it are only ever taken on purpose. Each test process
 /// walks its own slice, starting at an offset from its pid.
-fn candidate_port() -> u16 {
+pub fn candidate_port() -> u16 {
     const LOW: u32 = 20_000;
     const SPAN: u32 = 12_000;
     static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
@@ -420,7 +463,7 @@ impl Broker {
 }
 
 /// True when a connection to `addr` succeeds and its first line starts with `INFO `.
-fn reads_info(addr: SocketAddr) -> bool {
+pub fn reads_info(addr: SocketAddr) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
         return false;
     };

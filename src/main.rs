@@ -142,7 +142,8 @@ struct BenchArgs {
     servers: Vec<String>,
     /// Scenarios to run (default: all): pubsub-16, pubsub-128, pubsub-1k, fanout4-128,
     /// queue4-128, reqrep-128, js-pub-128, js-pub-1k, js-pull-128, js-churn-1k (js-* need
-    /// JetStream on every server)
+    /// JetStream on every server); `replay` alone: --js-msgs records of 128 B buffered by
+    /// the first server (a leafd forwarding REPLAY to the second) and replayed into it
     #[arg(long = "scenario", value_name = "NAME")]
     scenarios: Vec<String>,
     /// A server's store directory, to report its size on disk: NAME=DIR (repeat)
@@ -182,6 +183,23 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
             .find(|t| t.name == name)
             .ok_or_else(|| UsageError(format!("--store-dir names no --server: {name:?}")))?;
         target.store = Some(dir.into());
+    }
+    if args.scenarios.iter().any(|s| s == "replay") {
+        if args.scenarios.len() != 1 || targets.len() != 2 || args.rounds == 0 {
+            return Err(UsageError(
+                "--scenario replay runs alone, with two --server: the leafd whose [uplink] forwards REPLAY (prefix \"bench\") first, its hub second (tests/bench.sh --replay sets this up)".into(),
+            )
+            .into());
+        }
+        init_logger(if args.verbose {
+            LevelFilter::Info
+        } else {
+            LevelFilter::Warn
+        });
+        let report =
+            leafd::bench::replay::run(&targets[0], &targets[1], args.js_msgs, 128, args.rounds)?;
+        print!("{report}");
+        return Ok(ExitCode::SUCCESS);
     }
     let scenarios = if args.scenarios.is_empty() {
         leafd::bench::Scenario::all()

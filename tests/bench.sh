@@ -4,6 +4,7 @@
 #   tests/bench.sh                    # every scenario, 5 rounds (about 5 minutes)
 #   tests/bench.sh --rounds 3 --scenario pubsub-128    # any `leafd bench` flags pass through
 #   LEAFD_ARGS="--board rpi-zero-2w" tests/bench.sh  # extra leafd flags (e.g. a board or --config)
+#   tests/bench.sh --replay --rounds 3   # store-and-forward replay into nats-server as the hub
 #
 # Starts a release leafd and the nats-server from the test venv (tests/run.sh creates it;
 # run that once first) on loopback ports, hands their pids to `leafd bench` so it can read
@@ -25,11 +26,23 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$store"; }
 trap cleanup EXIT
 
-# shellcheck disable=SC2086 # LEAFD_ARGS is a list of flags
-$LEAFD --listen 127.0.0.1:$LEAFD_PORT --store "$store/leafd" -q ${LEAFD_ARGS:-} &
-pids+=($!); leafd_pid=$!
-$NATS_SERVER -a 127.0.0.1 -p $NATS_PORT -js -sd "$store/nats" >/dev/null 2>&1 &
+REPLAY=0
+if [[ ${1:-} == --replay ]]; then REPLAY=1; shift; fi
+EXTRA=()
+if [[ $REPLAY == 1 ]]; then
+  # nats-server is the hub: a leafnodes listener, and leafd forwards REPLAY to it.
+  LEAF_PORT=${LEAF_PORT:-24224}
+  printf 'leafnodes { listen: 127.0.0.1:%s }\n' "$LEAF_PORT" > "$store/hub.conf"
+  printf '[uplink]\nurls = ["nats-leaf://127.0.0.1:%s"]\nname = "bench"\n[[uplink.forward]]\nstream = "REPLAY"\nsubject_prefix = "bench"\n' \
+    "$LEAF_PORT" > "$store/leafd.toml"
+  EXTRA=(--config "$store/leafd.toml")
+fi
+$NATS_SERVER -a 127.0.0.1 -p $NATS_PORT -js -sd "$store/nats" \
+  $([[ $REPLAY == 1 ]] && echo "-c $store/hub.conf") >/dev/null 2>&1 &
 pids+=($!); nats_pid=$!
+# shellcheck disable=SC2086 # LEAFD_ARGS is a list of flags
+$LEAFD --listen 127.0.0.1:$LEAFD_PORT --store "$store/leafd" -q "${EXTRA[@]}" ${LEAFD_ARGS:-} &
+pids+=($!); leafd_pid=$!
 
 wait_port() {
   for _ in $(seq 100); do
@@ -43,6 +56,12 @@ wait_port $LEAFD_PORT; wait_port $NATS_PORT
 echo "leafd $($LEAFD --version | awk '{print $2}') ${LEAFD_ARGS:-} (pid $leafd_pid) vs $($NATS_SERVER --version) (pid $nats_pid), $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo "binary: leafd $(stat -c %s $LEAFD) bytes, nats-server $(stat -c %s "$(readlink -f "$NATS_SERVER")") bytes"
 echo
+if [[ $REPLAY == 1 ]]; then
+  exec_args=(--scenario replay)
+  $LEAFD bench --server leafd=127.0.0.1:$LEAFD_PORT@$leafd_pid \
+               --server nats-server=127.0.0.1:$NATS_PORT@$nats_pid "${exec_args[@]}" "$@"
+  exit 0
+fi
 $LEAFD bench --server leafd=127.0.0.1:$LEAFD_PORT@$leafd_pid \
              --server nats-server=127.0.0.1:$NATS_PORT@$nats_pid \
              --store-dir leafd="$store/leafd" --store-dir nats-server="$store/nats" "$@"

@@ -21,26 +21,34 @@ pub(crate) const CHURN_BUDGET: u64 = 16 << 20;
 const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A connection with a reply inbox for API requests and pub-acks.
-struct Js {
+pub(super) struct Js {
     conn: Conn,
     next: u64,
+    prefix: String,
 }
 
 impl Js {
-    fn connect(addr: &str) -> io::Result<Js> {
+    pub(super) fn connect(addr: &str) -> io::Result<Js> {
         let mut conn = Conn::connect(addr, "bench-js")?;
-        conn.sub("_INBOX.jsb.*", None, 1);
+        // A unique inbox: two servers linked by an uplink share interest, and a shared
+        // inbox name would deliver one connection's replies to the other too.
+        let prefix = format!("_INBOX.jsb{:08x}", fastrand::u32(..));
+        conn.sub(&format!("{prefix}.*"), None, 1);
         conn.ping_pong()?;
-        Ok(Js { conn, next: 0 })
+        Ok(Js {
+            conn,
+            next: 0,
+            prefix,
+        })
     }
 
     fn inbox(&mut self) -> String {
         self.next += 1;
-        format!("_INBOX.jsb.{}", self.next)
+        format!("{}.{}", self.prefix, self.next)
     }
 
     /// One API request; the reply's JSON, or an error if it carries one.
-    fn request(&mut self, subject: &str, body: &str) -> io::Result<serde_json::Value> {
+    pub(super) fn request(&mut self, subject: &str, body: &str) -> io::Result<serde_json::Value> {
         let inbox = self.inbox();
         self.conn
             .publish(subject.as_bytes(), Some(inbox.as_bytes()), body.as_bytes());
@@ -62,7 +70,7 @@ impl Js {
     }
 
     /// Deletes `name` if it exists (a missing stream is fine).
-    fn delete_stream(&mut self, name: &str) -> io::Result<()> {
+    pub(super) fn delete_stream(&mut self, name: &str) -> io::Result<()> {
         match self.request(&format!("$JS.API.STREAM.DELETE.{name}"), "") {
             Ok(_) => Ok(()),
             Err(e) if e.to_string().contains("10059") => Ok(()),
@@ -84,7 +92,12 @@ impl Js {
 
     /// Publishes `msgs` messages of `size` bytes with `WINDOW` acks outstanding; returns
     /// when every ack is in.
-    fn publish_acked(&mut self, subject: &str, size: usize, msgs: u64) -> io::Result<()> {
+    pub(super) fn publish_acked(
+        &mut self,
+        subject: &str,
+        size: usize,
+        msgs: u64,
+    ) -> io::Result<()> {
         let payload = vec![b'x'; size];
         let (mut sent, mut acked) = (0u64, 0u64);
         let start = Instant::now();

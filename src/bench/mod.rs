@@ -8,6 +8,7 @@
 mod conn;
 mod js;
 mod procstat;
+pub mod replay;
 mod scenario;
 
 use std::fmt::Write as _;

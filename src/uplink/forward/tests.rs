@@ -185,13 +185,14 @@ fn status(fw: &mut Forwarder, src: &Mem, now: Instant) -> ForwardStatus {
 #[test]
 fn sends_records_in_order_with_msg_ids_under_the_prefix_up_to_the_window() {
     let now = Instant::now();
-    let src = Mem::with(100);
+    let w = START_WINDOW as u64;
+    let src = Mem::with(w + 36);
     let mut fw = ready(&src, 0, now);
     assert!(fw.wants_pump(src.last_seq()));
 
     let out = pump(&mut fw, &src, now);
-    assert_eq!(out.len(), 64, "the starting window is 64");
-    assert_eq!(seqs(&out), (1..=64).collect::<Vec<_>>());
+    assert_eq!(out.len(), START_WINDOW, "the starting window");
+    assert_eq!(seqs(&out), (1..=w).collect::<Vec<_>>());
     for f in &out {
         let seq = frame_seq(f);
         assert_eq!(f.subject, b"edge1.sensors.t");
@@ -207,19 +208,28 @@ fn sends_records_in_order_with_msg_ids_under_the_prefix_up_to_the_window() {
         );
     }
     let st = status(&mut fw, &src, now);
-    assert_eq!(st.in_flight, 64);
-    assert_eq!(st.window, 64);
+    assert_eq!(st.in_flight, START_WINDOW);
+    assert_eq!(st.window, START_WINDOW);
     assert_eq!(st.state, "sending");
 
     // The window is full: nothing more until an ack.
     assert!(!fw.wants_pump(src.last_seq()));
     assert!(pump(&mut fw, &src, now).is_empty());
 
-    // One ack frees a slot and grows the window by one: two more go out.
+    // One ack frees a slot and grows the window by one, but refills wait for an eighth of
+    // the window to be free (fewer, larger writes); a forced pump sends the two at once.
     ack(&mut fw, 1, now);
+    assert!(!fw.wants_pump(src.last_seq()));
     let out = pump(&mut fw, &src, now);
-    assert_eq!(seqs(&out), vec![65, 66]);
-    assert_eq!(status(&mut fw, &src, now).in_flight, 65);
+    assert_eq!(seqs(&out), vec![w + 1, w + 2]);
+    assert_eq!(status(&mut fw, &src, now).in_flight, START_WINDOW + 1);
+    for seq in 2..=(w / 8 + 2) {
+        ack(&mut fw, seq, now);
+    }
+    assert!(
+        fw.wants_pump(src.last_seq()),
+        "an eighth of the window is free"
+    );
 }
 
 #[test]
@@ -364,7 +374,7 @@ fn ack_timeout_resends_from_the_cursor_with_half_the_window() {
     ack(&mut fw, 1, now);
     ack(&mut fw, 2, now);
     let window = status(&mut fw, &src, now).window;
-    assert_eq!(window, 66, "one more per ack");
+    assert_eq!(window, START_WINDOW + 2, "one more per ack");
 
     // Not yet timed out: nothing is resent.
     let almost = now + ACK_TIMEOUT - Duration::from_millis(1);

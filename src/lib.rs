@@ -12,8 +12,10 @@
 //! ```text
 //! socket ─► link ─► protocol (sans-I/O parse) ─► router ─► sublist match
 //!                                                  ├─► subscribers' outboxes ─► link ─► socket
-//!                                                  └─► jetstream engine ─► store (segment log, sled)
+//!                                                  ├─► jetstream engine ─► store (segment log, sled)
 //!                         replies, pub-acks, pulls ◄─┘      ▲ group commit: the server's sync task
+//!                                                  └─► hub link's outbox (live LMSG, forwarders)
+//! hub ─► link/uplink ─► protocol (leaf role) ─► router (origin = hub) ─► local subscribers
 //! ```
 //!
 //! | module | owns | hands off to |
@@ -21,14 +23,14 @@
 //! | [`subject`] | `Subject`/`Filter` newtypes, validation, tokenising | everyone |
 //! | [`protocol`] | the NATS wire codec: bytes → [`protocol::Op`], frames → bytes. No I/O | router, link |
 //! | [`sublist`] | the subject → interest trie with a bounded result cache | router |
-//! | [`router`] | all broker state: clients, subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`). Synchronous | sublist, protocol's encoders, jetstream |
-//! | [`link`] | sockets and timers: accepting clients, reading, writing, keepalive | protocol, router |
+//! | [`router`] | all broker state: clients, subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`), the uplink's interest and live path (`router/uplink.rs`) and forwarders (`router/forward.rs`). Synchronous | sublist, protocol's encoders, jetstream, uplink |
+//! | [`link`] | sockets and timers: client connections (`client.rs`), the hub link with its dial/handshake/backoff loop (`uplink.rs`), and the read/write loops both share (`conn.rs`) | protocol, router |
 //! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor; the group-commit sync task and the JetStream timer task | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
 //! | [`jetstream`] | the `$JS.API` (byte-exact data layer), streams with limits and dedupe, pull consumers, and the engine that owns them. No sockets; syncs are handed to the server | store, router (via `Outgoing`) |
 //! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction), its in-memory twin, and sled for metadata. No sockets | jetstream |
-//! | [`uplink`] | the leaf-node uplink to a hub (issue 4): so far the handshake's JSON (hub INFO, leaf CONNECT). Pure, not wired | (link, later) |
-//! | [`bench`] | `leafd bench`: a load generator that drives any NATS server side by side | protocol |
+//! | [`uplink`] | the leaf-node uplink's pure parts: handshake JSON, the hub's interest table, the store-and-forward state machine (cursor, window, PubAcks, resolve). No I/O | router |
+//! | [`bench`] | `leafd bench` (a load generator that drives NATS servers side by side, and the replay benchmark) and `leafd status` | protocol |
 //!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
 //! protocol, jetstream}`, `jetstream → store`; everything may use `subject` and `config`. The codec never sees the router: the

@@ -132,6 +132,13 @@ enum Command {
     /// given, read from /proc), request/reply latency percentiles. Start the servers
     /// yourself, or use tests/bench.sh, which starts leafd and nats-server and calls this.
     Bench(BenchArgs),
+    /// Print the uplink status of a running leafd (link, hub, per forwarded stream: cursor,
+    /// pending messages and bytes, oldest pending age, replay rate, losses) as JSON
+    Status {
+        /// The leafd's client address
+        #[arg(long, default_value = "127.0.0.1:4222", value_name = "HOST:PORT")]
+        server: String,
+    },
 }
 
 /// `leafd bench` flags.
@@ -286,6 +293,15 @@ fn run() -> Result<ExitCode, Box<dyn Error>> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Bench(args)) => bench(&args),
+        Some(Command::Status { server }) => {
+            match leafd::bench::status::uplink_status(server.trim_start_matches("nats://")) {
+                Ok(json) => {
+                    println!("{json}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
     }
 }
 

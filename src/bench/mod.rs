@@ -10,6 +10,7 @@ mod js;
 mod procstat;
 pub mod replay;
 mod scenario;
+pub mod status;
 
 use std::fmt::Write as _;
 use std::io;

@@ -34,6 +34,8 @@ mod pubsub;
 mod reconnect;
 /// async-nats request/reply and no-responders.
 mod requests;
+/// Uplink authentication to hubs that require each credential kind.
+mod uplink_auth;
 /// Store-and-forward into a real nats-server hub: outages, failover, kill -9, cut links.
 mod uplink_forward;
 /// Live traffic over the leaf-node uplink to a real nats-server hub, both ways.

@@ -33,6 +33,7 @@ fn edge(urls: Vec<String>, stream: &str, prefix: Option<&str>) -> Broker {
             urls,
             name: "edge1".into(),
             forward: vec![(stream.into(), prefix.map(str::to_owned))],
+            auth_toml: None,
         }),
         ..Limits::default()
     })
@@ -193,13 +194,26 @@ async fn setup(
 #[tokio::test]
 async fn a_hub_outage_is_replayed_in_order_exactly_once() {
     let mut hub = Hub::single();
-    let (_b, hjs, js, _e) = setup(&hub, hub.leaf_urls(), 1, None).await;
+    let (b, hjs, js, e) = setup(&hub, hub.leaf_urls(), 1, None).await;
     publish_local(&js, "sensors.t", 1, 100).await;
     wait_hub_count(&hjs, "HUB", 100).await;
     hub.kill(0);
     publish_local(&js, "sensors.t", 101, 500).await;
     hub.restart(0);
     assert_exactly_once(&hjs, "HUB", "SENSORS", 500).await;
+    wait_cursor(&e, 500).await;
+    // `leafd status` prints the same state for the operator.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leafd"))
+        .args(["status", "--server", &b.addr().to_string()])
+        .output()
+        .expect("run leafd status");
+    assert!(out.status.success(), "leafd status: {out:?}");
+    let s: Value = serde_json::from_slice(&out.stdout).expect("leafd status prints JSON");
+    assert_eq!(s["connected"], Value::Bool(true), "{s}");
+    assert_eq!(s["forwards"][0]["stream"], "SENSORS", "{s}");
+    assert_eq!(s["forwards"][0]["cursor"], 500, "{s}");
+    assert_eq!(s["forwards"][0]["pending_msgs"], 0, "{s}");
+    assert_eq!(s["forwards"][0]["lost"], 0, "{s}");
 }
 
 #[tokio::test]

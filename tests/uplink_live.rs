@@ -21,6 +21,7 @@ pub fn edge(urls: Vec<String>) -> Broker {
             urls,
             name: "edge1".into(),
             forward: Vec::new(),
+            auth_toml: None,
         }),
         ..Limits::default()
     })

@@ -50,7 +50,7 @@ pub struct Config {
     pub store: StoreConfig,
     /// JetStream on or off, and its table sizes.
     pub jetstream: JetStreamConfig,
-    /// The leaf-node uplink to a hub (parsed and validated; not used yet, issue 4).
+    /// The leaf-node uplink to a hub.
     pub uplink: UplinkConfig,
     /// Every bound on memory and connections.
     pub limits: Limits,

@@ -3,8 +3,8 @@
 //! Owns: the uplink's settings as plain data, their TOML layout (issue 4's key names, so
 //! operators' configs stay stable), defaults and validation. Must not: read the files the
 //! keys name (credentials and certificates are read by the uplink when it connects) or
-//! open sockets. Hands off to: the uplink (not built yet: these settings are parsed and
-//! checked so configs can be written now; leafd does not connect anywhere yet).
+//! open sockets. Hands off to: `link/uplink.rs` (the hub connection) and the router (the
+//! forwarded streams). `[uplink.tls]` and `tls://` URLs are parsed but not served yet.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -7,8 +7,9 @@
 //! Hands off to: the router (`add_hub_link`, `hub_op`, `uplink_tick`), and to `conn` for
 //! the read and write loops every connection shares.
 //!
-//! Not built yet: TLS to the hub and nkey / `.creds` authentication. A URL or config that
-//! needs them is reported at every attempt, so the operator sees why the link stays down.
+//! Not built yet: TLS to the hub. A URL or config that needs it is reported at every
+//! attempt, so the operator sees why the link stays down; so is an unreadable seed or creds
+//! file (`uplink::creds`).
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, TcpStream};
@@ -18,10 +19,10 @@ use std::time::{Duration, Instant};
 use futures_lite::{future, AsyncReadExt};
 use smol::{Async, Timer};
 
-use crate::config::{parse_hub_url, UplinkAuth, UplinkConfig};
+use crate::config::{parse_hub_url, UplinkConfig};
 use crate::protocol::{Op, Parser, ParserLimits, Role};
 use crate::router::{ClientId, Flow, Router, NATS_COMPAT_VERSION};
-use crate::uplink::{HubInfo, LeafConnect, LeafCredentials};
+use crate::uplink::{creds, HubInfo, LeafConnect};
 
 use super::conn::{read_loop, write_loop};
 
@@ -117,19 +118,6 @@ async fn session(
             "TLS to the hub is not built yet (issue 4); use a plain nats-leaf:// URL".into(),
         );
     }
-    let credentials = match &cfg.auth {
-        UplinkAuth::None => LeafCredentials::None,
-        UplinkAuth::UserPassword { user, password } => LeafCredentials::UserPassword {
-            user: user.clone(),
-            pass: password.clone(),
-        },
-        UplinkAuth::Token(t) => LeafCredentials::Token(t.clone()),
-        UplinkAuth::NkeySeedFile(_) | UplinkAuth::CredsFile(_) => {
-            return Ended::before_link(
-                "nkey and .creds authentication to the hub are not built yet; use user/password or token".into(),
-            )
-        }
-    };
     let dialled = future::or(async { Some(dial(host, port).await) }, async {
         Timer::after(HANDSHAKE_TIMEOUT).await;
         None
@@ -163,6 +151,11 @@ async fn session(
             "the hub requires TLS (tls_required); TLS to the hub is not built yet".into(),
         );
     }
+    // Read at every attempt: a rotated seed or creds file is picked up at the next one.
+    let credentials = match creds::credentials(&cfg.auth, &info.nonce) {
+        Ok(c) => c,
+        Err(e) => return Ended::before_link(e),
+    };
     let connect = LeafConnect {
         version: NATS_COMPAT_VERSION.to_owned(),
         server_id: server_id.to_owned(),
@@ -171,7 +164,7 @@ async fn session(
         credentials,
     };
     let id = router.borrow_mut().add_hub_link(addr, &connect.to_json());
-    log::info!(
+    log::debug!(
         "uplink: connected to {url} ({addr}, hub {:?} nats-server {}); announcing interest",
         info.server_name,
         info.version
@@ -194,7 +187,7 @@ async fn session(
     let (_, closed) = future::zip(reading, write_loop(stream, id, router)).await;
     let mut r = router.borrow_mut();
     let reason = r.closing(id).unwrap_or(closed);
-    let hub_err = r.remove_hub_link(id);
+    let (hub_err, was_up) = r.remove_hub_link(id);
     let looped = hub_err
         .as_deref()
         .is_some_and(|e| e.contains("Loop detected"));
@@ -203,7 +196,7 @@ async fn session(
             Some(e) => format!("the hub sent -ERR '{e}'"),
             None => reason.to_string(),
         },
-        linked: true,
+        linked: was_up,
         looped,
     }
 }

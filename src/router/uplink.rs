@@ -176,11 +176,17 @@ impl Router {
     }
 
     /// The hub link closed: forgets the hub's interest, stops the forwarders, removes the
-    /// connection. Returns the last `-ERR` the hub sent on it, if any.
-    pub fn remove_hub_link(&mut self, id: ClientId) -> Option<String> {
+    /// connection. Returns the last `-ERR` the hub sent on it, if any, and whether the link
+    /// was ever up (the hub answered our first PING; a hub refusing the credentials closes
+    /// before that).
+    pub fn remove_hub_link(&mut self, id: ClientId) -> (Option<String>, bool) {
         self.remove_client(id);
-        let up = self.uplink.as_mut()?;
+        let Some(up) = self.uplink.as_mut() else {
+            return (None, false);
+        };
+        let mut was_up = false;
         if up.link == Some(id) {
+            was_up = up.ready;
             up.link = None;
             up.ready = false;
             up.hub.clear();
@@ -188,7 +194,7 @@ impl Router {
                 f.link_down();
             }
         }
-        up.last_error.take()
+        (up.last_error.take(), was_up)
     }
 
     /// Whether the hub link is up and its interest known.
@@ -232,8 +238,10 @@ impl Router {
                 if !up.ready {
                     up.ready = true;
                     up.stats.connects += 1;
+                    let hub = self.clients.get(id.0).map(|c| c.addr.to_string());
                     log::info!(
-                        "uplink: link up; the hub announced {} interest(s)",
+                        "uplink: link up to {}; the hub announced {} interest(s)",
+                        hub.as_deref().unwrap_or("?"),
                         up.hub.len()
                     );
                     for f in up.forwards.iter_mut().flatten() {

@@ -59,6 +59,9 @@ pub struct Uplink {
     /// `(stream, subject_prefix)` of each `[[uplink.forward]]` (leafd only: nats-server has
     /// no such thing, so tests that forward run against leafd only).
     pub forward: Vec<(String, Option<String>)>,
+    /// Raw TOML lines for leafd's `[uplink]` credentials, e.g. `token = "t0ken"` or
+    /// `user = "leaf"\npassword = "s3cret"` (leafd only).
+    pub auth_toml: Option<String>,
 }
 
 impl Limits {
@@ -133,6 +136,9 @@ impl Kind {
                         urls.join(", "),
                         u.name
                     );
+                    if let Some(auth) = &u.auth_toml {
+                        let _ = writeln!(t, "{auth}");
+                    }
                     for (stream, prefix) in &u.forward {
                         let _ = writeln!(t, "[[uplink.forward]]\nstream = {stream:?}");
                         if let Some(p) = prefix {
@@ -154,6 +160,10 @@ impl Kind {
                     assert!(
                         u.forward.is_empty(),
                         "[[uplink.forward]] is leafd's; this test cannot run against nats-server"
+                    );
+                    assert!(
+                        u.auth_toml.is_none(),
+                        "auth_toml is leafd-only; this test cannot run against nats-server"
                     );
                     let urls: Vec<String> = u.urls.iter().map(|x| format!("{x:?}")).collect();
                     let _ = writeln!(

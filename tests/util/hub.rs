@@ -107,7 +107,27 @@ impl Hub {
         Hub::start(n)
     }
 
+    /// One node whose `leafnodes { }` block also holds `leaf_block`, e.g.
+    /// `authorization { user: leaf, password: s3cret }` or `authorization { nkey: U… }`
+    /// (nats-server's leafnode authorization has no token; see [`Hub::single_with_conf`]).
+    pub fn single_with_leaf_auth(leaf_block: &str) -> Hub {
+        Hub::start_with(1, "", leaf_block)
+    }
+
+    /// One node with `top_level` added to its config, e.g. `authorization { token: t0ken }`:
+    /// without an authorization of their own in `leafnodes`, leaf connections are checked
+    /// against the client authorization (and so are the hub's clients).
+    pub fn single_with_conf(top_level: &str) -> Hub {
+        Hub::start_with(1, top_level, "")
+    }
+
     fn start(n: usize) -> Hub {
+        Hub::start_with(n, "", "")
+    }
+
+    /// `n` nodes; `top_level` goes into each node's config, `leaf_block` into its
+    /// `leafnodes { }` block.
+    fn start_with(n: usize, top_level: &str, leaf_block: &str) -> Hub {
         let dir = tempfile::Builder::new()
             .prefix("leafd-hub-")
             .tempdir()
@@ -120,7 +140,7 @@ impl Hub {
             let mut conf = format!(
                 "server_name: hub{i}\nlisten: 127.0.0.1:{client}\n\
                  jetstream {{ store_dir: {:?} }}\n\
-                 leafnodes {{ listen: 127.0.0.1:{leaf} }}\n",
+                 leafnodes {{ listen: 127.0.0.1:{leaf}\n{leaf_block}\n}}\n{top_level}\n",
                 dir.path().join(format!("js{i}"))
             );
             if n > 1 {

@@ -79,6 +79,7 @@ pub fn run(
             .borrow_mut()
             .enable_uplink(&node, config.uplink.forward.clone());
         let server_id = router.borrow().server_info().server_id().to_owned();
+        js_tasks.push(ex.spawn(link::uplink::tick_loop(router.clone())));
         js_tasks.push(ex.spawn(link::uplink::run(
             config.uplink.clone(),
             node,
@@ -123,6 +124,16 @@ fn js_settings(config: &Config) -> Settings {
         max_pending_acks: MAX_PENDING_ACKS,
         server_name: config.server_name.clone(),
         store_max_bytes: config.store.max_bytes,
+        forwarded: if config.uplink.urls.is_empty() {
+            Vec::new()
+        } else {
+            config
+                .uplink
+                .forward
+                .iter()
+                .map(|f| f.stream.clone())
+                .collect()
+        },
     }
 }
 

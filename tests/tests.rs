@@ -40,6 +40,8 @@ mod uplink_auth;
 mod uplink_forward;
 /// Live traffic over the leaf-node uplink to a real nats-server hub, both ways.
 mod uplink_live;
+/// The uplink over TLS to hubs that require it, with and without client certificates.
+mod uplink_tls;
 /// Delivery semantics on the raw wire: literal wildcard publishes, UNSUB max, HMSG, 503, echo.
 mod wire_delivery;
 /// The -ERR catalogue (PROTOCOL.md §1.7) on the raw wire: exact bytes, open or closed after.

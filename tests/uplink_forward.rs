@@ -34,6 +34,7 @@ fn edge(urls: Vec<String>, stream: &str, prefix: Option<&str>) -> Broker {
             name: "edge1".into(),
             forward: vec![(stream.into(), prefix.map(str::to_owned))],
             auth_toml: None,
+            tls_toml: None,
         }),
         ..Limits::default()
     })
@@ -332,4 +333,57 @@ async fn forwarded_subjects_reach_the_hub_only_through_the_forwarder() {
     e.flush().await.unwrap();
     wait_cursor(&e, 100).await;
     assert_exactly_once(&hjs, "PLAIN", "LOCAL", 100).await;
+}
+
+#[tokio::test]
+async fn a_forwarded_streams_limits_wait_until_the_hub_has_the_records() {
+    let mut hub = Hub::single();
+    let h = hub_client(&hub.client_url()).await;
+    let hjs = jetstream::new(h);
+    hub_stream(
+        &hjs,
+        stream::Config {
+            name: "HUB".into(),
+            subjects: vec!["edge1.>".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    hub.kill(0);
+    let b = edge(hub.leaf_urls(), "SENSORS", Some("edge1"));
+    let e = client(&b).await;
+    let js = jetstream::new(e.clone());
+    let mut local = crate::util::js::make_stream_with(
+        &js,
+        stream::Config {
+            name: "SENSORS".into(),
+            subjects: vec!["sensors.>".into()],
+            max_messages: 10,
+            ..Default::default()
+        },
+    )
+    .await;
+    publish_local(&js, "sensors.t", 1, 50).await;
+    // The hub is away: max_messages 10 must not drop the 40 records it has not got yet.
+    let held = local.info().await.expect("stream info").state.messages;
+    assert_eq!(
+        held, 50,
+        "unforwarded records were evicted by the stream's own limit"
+    );
+    hub.restart(0);
+    assert_exactly_once(&hjs, "HUB", "SENSORS", 50).await;
+    wait_cursor(&e, 50).await;
+    // Once the hub has them, the limit applies again.
+    let deadline = Instant::now() + REPLAY_TIMEOUT;
+    loop {
+        let n = local.info().await.expect("stream info").state.messages;
+        if n == 10 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the limit was not applied after forwarding: {n} messages"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -22,6 +22,7 @@ pub fn edge(urls: Vec<String>) -> Broker {
             name: "edge1".into(),
             forward: Vec::new(),
             auth_toml: None,
+            tls_toml: None,
         }),
         ..Limits::default()
     })

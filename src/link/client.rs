@@ -43,7 +43,10 @@ pub(crate) async fn serve(stream: Async<TcpStream>, addr: SocketAddr, router: Rc
         read_loop(stream, id, &router, parser, dispatch),
         ping_loop(id, &router),
     );
-    let (_, closed) = future::zip(reading, write_loop(stream, id, &router)).await;
+    let shut = || {
+        let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
+    };
+    let (_, closed) = future::zip(reading, write_loop(stream, shut, id, &router)).await;
     let mut r = router.borrow_mut();
     let label = r.label(id);
     let reason = r.closing(id).unwrap_or(closed);

@@ -8,11 +8,10 @@
 
 use std::cell::RefCell;
 use std::future::poll_fn;
-use std::net::TcpStream;
 use std::time::Duration;
 
-use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
-use smol::{Async, Timer};
+use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use smol::Timer;
 
 use crate::protocol::{Op, Parser};
 use crate::router::{ClientId, CloseReason, Flow, Output, Router};
@@ -27,8 +26,8 @@ const STALL_POLL: Duration = Duration::from_micros(200);
 
 /// Reads ops with `parser` and hands each to `dispatch` until the connection closes.
 /// `dispatch` may adjust the parser (a client's CONNECT decides whether HPUB is allowed).
-pub(crate) async fn read_loop(
-    stream: &Async<TcpStream>,
+pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
+    mut reader: R,
     id: ClientId,
     router: &RefCell<Router>,
     mut parser: Parser,
@@ -41,21 +40,21 @@ pub(crate) async fn read_loop(
         if end == buf.len() {
             grow(&mut buf, parser.needed());
         }
-        let read = future::or(
-            async { Some((&*stream).read(&mut buf[end..]).await) },
-            async {
-                poll_fn(|cx| router.borrow_mut().poll_closing(id, cx)).await;
-                None
-            },
-        )
+        let read = future::or(async { Some(reader.read(&mut buf[end..]).await) }, async {
+            poll_fn(|cx| router.borrow_mut().poll_closing(id, cx)).await;
+            None
+        })
         .await;
         let n = match read {
             None => return,
             Some(Ok(0)) => return close(router, id, CloseReason::ClientClosed),
             Some(Ok(n)) => n,
             Some(Err(e)) => {
-                log::debug!("{}: read: {e}", router.borrow().label(id));
-                return close(router, id, CloseReason::ReadError);
+                let mut r = router.borrow_mut();
+                log::debug!("{}: read: {e}", r.label(id));
+                r.note_read_error(id, e.to_string());
+                r.close(id, CloseReason::ReadError);
+                return;
             }
         };
         end += n;
@@ -136,9 +135,11 @@ async fn stall_on(router: &RefCell<Router>, target: ClientId) {
     }
 }
 
-/// Writes queued output until the connection closes; returns the reason.
-pub(crate) async fn write_loop(
-    stream: &Async<TcpStream>,
+/// Writes queued output until the connection closes, then calls `shut` (which closes the
+/// socket, waking the reader too); returns the reason.
+pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    shut: impl FnOnce(),
     id: ClientId,
     router: &RefCell<Router>,
 ) -> CloseReason {
@@ -154,7 +155,7 @@ pub(crate) async fn write_loop(
         let next = poll_fn(|cx| router.borrow_mut().poll_output(id, &mut spare, cx)).await;
         match next {
             Output::Write => {
-                if let Err(reason) = write_with_deadline(stream, &spare, deadline).await {
+                if let Err(reason) = write_with_deadline(&mut writer, &spare, deadline).await {
                     if reason == CloseReason::WriteError {
                         log::debug!("{}: write failed", router.borrow().label(id));
                     }
@@ -168,7 +169,7 @@ pub(crate) async fn write_loop(
                 router.borrow_mut().write_done(id);
             }
             Output::Closed(reason) => {
-                let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
+                shut();
                 return reason;
             }
         }
@@ -176,20 +177,17 @@ pub(crate) async fn write_loop(
 }
 
 /// Writes all of `bytes`; each write call must make progress within `deadline`.
-async fn write_with_deadline(
-    stream: &Async<TcpStream>,
+async fn write_with_deadline<W: AsyncWrite + Unpin>(
+    writer: &mut W,
     bytes: &[u8],
     deadline: Duration,
 ) -> Result<(), CloseReason> {
     let mut pos = 0;
     while pos < bytes.len() {
-        let wrote = future::or(
-            async { Some((&*stream).write(&bytes[pos..]).await) },
-            async {
-                Timer::after(deadline).await;
-                None
-            },
-        )
+        let wrote = future::or(async { Some(writer.write(&bytes[pos..]).await) }, async {
+            Timer::after(deadline).await;
+            None
+        })
         .await;
         match wrote {
             Some(Ok(0)) | Some(Err(_)) => return Err(CloseReason::WriteError),
@@ -197,7 +195,17 @@ async fn write_with_deadline(
             None => return Err(CloseReason::SlowConsumerWriteDeadline),
         }
     }
-    Ok(())
+    // A no-op on TCP; TLS may still hold encrypted records.
+    let flushed = future::or(async { Some(writer.flush().await) }, async {
+        Timer::after(deadline).await;
+        None
+    })
+    .await;
+    match flushed {
+        Some(Ok(())) => Ok(()),
+        Some(Err(_)) => Err(CloseReason::WriteError),
+        None => Err(CloseReason::SlowConsumerWriteDeadline),
+    }
 }
 
 pub(crate) fn close(router: &RefCell<Router>, id: ClientId, reason: CloseReason) {

@@ -6,4 +6,5 @@
 
 pub(crate) mod client;
 pub(crate) mod conn;
+pub(crate) mod tls;
 pub(crate) mod uplink;

@@ -7,24 +7,25 @@
 //! Hands off to: the router (`add_hub_link`, `hub_op`, `uplink_tick`), and to `conn` for
 //! the read and write loops every connection shares.
 //!
-//! Not built yet: TLS to the hub. A URL or config that needs it is reported at every
-//! attempt, so the operator sees why the link stays down; so is an unreadable seed or creds
-//! file (`uplink::creds`).
+//! TLS (`tls.rs`) starts right after the hub's plaintext INFO, as nats-server's leafnodes
+//! expect. Every failure before the link is up (TLS, an unreadable seed or creds file, the
+//! hub refusing the credentials) is logged once per attempt with the hub's URL.
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, TcpStream};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use futures_lite::{future, AsyncReadExt};
+use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite};
 use smol::{Async, Timer};
 
 use crate::config::{parse_hub_url, UplinkConfig};
 use crate::protocol::{Op, Parser, ParserLimits, Role};
-use crate::router::{ClientId, Flow, Router, NATS_COMPAT_VERSION};
+use crate::router::{ClientId, CloseReason, Flow, Router, NATS_COMPAT_VERSION};
 use crate::uplink::{creds, HubInfo, LeafConnect};
 
 use super::conn::{read_loop, write_loop};
+use super::tls;
 
 /// How long dialling and reading the hub's INFO may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -113,11 +114,6 @@ async fn session(
         Ok(p) => p,
         Err(e) => return Ended::before_link(e),
     };
-    if scheme == "tls" || cfg.tls.is_some() {
-        return Ended::before_link(
-            "TLS to the hub is not built yet (issue 4); use a plain nats-leaf:// URL".into(),
-        );
-    }
     let dialled = future::or(async { Some(dial(host, port).await) }, async {
         Timer::after(HANDSHAKE_TIMEOUT).await;
         None
@@ -146,11 +142,6 @@ async fn session(
             ))
         }
     };
-    if info.tls_required {
-        return Ended::before_link(
-            "the hub requires TLS (tls_required); TLS to the hub is not built yet".into(),
-        );
-    }
     // Read at every attempt: a rotated seed or creds file is picked up at the next one.
     let credentials = match creds::credentials(&cfg.auth, &info.nonce) {
         Ok(c) => c,
@@ -163,11 +154,42 @@ async fn session(
         remote_account: "$G".to_owned(),
         credentials,
     };
+    // TLS starts right after the hub's INFO: for tls:// URLs, with [uplink.tls], or when the
+    // hub requires it.
+    let Ok(raw) = stream.get_ref().try_clone() else {
+        return Ended::before_link("cannot clone the socket".into());
+    };
+    let shut = move || {
+        let _ = raw.shutdown(std::net::Shutdown::Both);
+    };
+    let stream = if scheme == "tls" || cfg.tls.is_some() || info.tls_required {
+        let settings = cfg.tls.clone().unwrap_or_default();
+        let config = match tls::client_config(&settings) {
+            Ok(c) => c,
+            Err(e) => return Ended::before_link(e),
+        };
+        let name = settings.server_name.as_deref().unwrap_or(host);
+        match tls::handshake(stream, config, name, HANDSHAKE_TIMEOUT).await {
+            Ok(s) => HubStream::Tls(Box::new(s)),
+            Err(e) => {
+                return Ended::before_link(format!(
+                    "{e} (verifying the hub as {name:?}; see [uplink.tls] ca_file and server_name)"
+                ))
+            }
+        }
+    } else {
+        HubStream::Plain(stream)
+    };
     let id = router.borrow_mut().add_hub_link(addr, &connect.to_json());
     log::debug!(
-        "uplink: connected to {url} ({addr}, hub {:?} nats-server {}); announcing interest",
+        "uplink: connected to {url} ({addr}, hub {:?} nats-server {}, {}); announcing interest",
         info.server_name,
-        info.version
+        info.version,
+        if matches!(stream, HubStream::Tls(_)) {
+            "TLS"
+        } else {
+            "plain TCP"
+        }
     );
     let mut parser = Parser::new(
         Role::Leaf,
@@ -179,12 +201,14 @@ async fn session(
         },
     );
     parser.set_headers(true);
-    let stream = &stream;
-    let reading = future::or(
-        read_loop(stream, id, router, parser, hub_dispatch),
-        keepalive(id, cfg.ping_interval, router),
-    );
-    let (_, closed) = future::zip(reading, write_loop(stream, id, router)).await;
+    let tls_link = matches!(stream, HubStream::Tls(_));
+    let closed = match stream {
+        HubStream::Plain(s) => serve(&s, &s, shut, id, cfg.ping_interval, parser, router).await,
+        HubStream::Tls(s) => {
+            let (r, w) = futures_lite::io::split(*s);
+            serve(r, w, shut, id, cfg.ping_interval, parser, router).await
+        }
+    };
     let mut r = router.borrow_mut();
     let reason = r.closing(id).unwrap_or(closed);
     let (hub_err, was_up) = r.remove_hub_link(id);
@@ -193,12 +217,37 @@ async fn session(
         .is_some_and(|e| e.contains("Loop detected"));
     Ended {
         reason: match hub_err {
-            Some(e) => format!("the hub sent -ERR '{e}'"),
+            Some(e) if tls_link && !was_up => format!("{e} (over TLS: does the hub require a client certificate? see [uplink.tls] cert_file)"),
+            Some(e) => e,
             None => reason.to_string(),
         },
         linked: was_up,
         looped,
     }
+}
+
+/// The hub connection after the handshake.
+enum HubStream {
+    Plain(Async<TcpStream>),
+    Tls(Box<futures_rustls::client::TlsStream<Async<TcpStream>>>),
+}
+
+/// Runs the link: reads ops for the router, writes what it queues, keeps it alive.
+async fn serve<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    reader: R,
+    writer: W,
+    shut: impl FnOnce(),
+    id: ClientId,
+    ping_interval: Duration,
+    parser: Parser,
+    router: &Rc<RefCell<Router>>,
+) -> CloseReason {
+    let reading = future::or(
+        read_loop(reader, id, router, parser, hub_dispatch),
+        keepalive(id, ping_interval, router),
+    );
+    let (_, closed) = future::zip(reading, write_loop(writer, shut, id, router)).await;
+    closed
 }
 
 /// Resolves and connects.
@@ -274,12 +323,20 @@ fn hub_dispatch(r: &mut Router, id: ClientId, op: Op<'_>, _: &mut Parser) -> Flo
     r.hub_op(id, op)
 }
 
-/// The forwarders' tick and the link's PINGs; ends only when the link is stale.
+/// The forwarders' tick, whether linked or not (they hold unforwarded records back from
+/// their stream's limits even while the hub is away).
+pub(crate) async fn tick_loop(router: Rc<RefCell<Router>>) {
+    loop {
+        Timer::after(TICK).await;
+        router.borrow_mut().uplink_tick();
+    }
+}
+
+/// The link's PINGs; ends only when the link is stale.
 async fn keepalive(id: ClientId, ping_interval: Duration, router: &RefCell<Router>) {
     let mut next_ping = Instant::now() + ping_interval.min(Duration::from_secs(2));
     loop {
         Timer::after(TICK).await;
-        router.borrow_mut().uplink_tick();
         if Instant::now() >= next_ping {
             next_ping = Instant::now() + ping_interval;
             if !router.borrow_mut().hub_ping_tick(id) {

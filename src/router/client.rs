@@ -197,6 +197,8 @@ pub(crate) struct Client {
     pub(crate) stats: ClientStats,
     /// This is the uplink's connection to the hub, not a client.
     pub(crate) hub: bool,
+    /// What the failed read said (TLS alerts arrive this way), for the hub link's log.
+    pub(crate) read_error: Option<String>,
 }
 
 impl Client {
@@ -215,6 +217,7 @@ impl Client {
             stall_on: None,
             stats: ClientStats::default(),
             hub: false,
+            read_error: None,
         }
     }
 

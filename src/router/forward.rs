@@ -150,7 +150,8 @@ impl Router {
         self.forward_kick();
     }
 
-    /// The uplink's periodic work (the link task calls it about every 100 ms): starts
+    /// The uplink's periodic work (the server's uplink tick task calls it every 100 ms,
+    /// linked or not): starts
     /// forwarders for forwarded streams that now exist (or were created again), resends what
     /// timed out, resumes after pauses, and persists moved cursors.
     pub fn uplink_tick(&mut self) {
@@ -204,6 +205,7 @@ impl Router {
             if let Some(cursor) = f.take_dirty_cursor() {
                 js.engine.save_forward_cursor(f.stream(), f.epoch(), cursor);
             }
+            js.engine.set_forward_hold(f.stream(), Some(f.cursor()));
         }
         self.js_flush();
     }

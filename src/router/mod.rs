@@ -179,6 +179,13 @@ impl Router {
         self.clients.get(id.0).is_some_and(|c| c.opts.headers)
     }
 
+    /// Keeps what a failed read said, for the close log.
+    pub fn note_read_error(&mut self, id: ClientId, text: String) {
+        if let Some(c) = self.clients.get_mut(id.0) {
+            c.read_error = Some(text);
+        }
+    }
+
     /// Why the connection is closing, if it is.
     pub fn closing(&self, id: ClientId) -> Option<CloseReason> {
         self.clients.get(id.0).and_then(|c| c.closing)

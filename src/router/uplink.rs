@@ -111,6 +111,8 @@ impl Router {
         for (filter, queue) in all {
             self.local_interest(&filter, queue.as_deref(), 1);
         }
+        // Forwarders (and their holds on the streams' limits) exist before any timer runs.
+        self.uplink_tick();
     }
 
     /// A new local subscription (`delta` 1) or a removed one (-1): keeps the counts and,
@@ -176,10 +178,12 @@ impl Router {
     }
 
     /// The hub link closed: forgets the hub's interest, stops the forwarders, removes the
-    /// connection. Returns the last `-ERR` the hub sent on it, if any, and whether the link
-    /// was ever up (the hub answered our first PING; a hub refusing the credentials closes
-    /// before that).
+    /// connection. Returns why in the hub's words if it said (its last `-ERR`, else what the
+    /// failed read said, e.g. a TLS alert), and whether the link was ever up (the hub
+    /// answered our first PING; a hub refusing the credentials or the client certificate
+    /// closes before that).
     pub fn remove_hub_link(&mut self, id: ClientId) -> (Option<String>, bool) {
+        let read_error = self.clients.get_mut(id.0).and_then(|c| c.read_error.take());
         self.remove_client(id);
         let Some(up) = self.uplink.as_mut() else {
             return (None, false);
@@ -194,7 +198,12 @@ impl Router {
                 f.link_down();
             }
         }
-        (up.last_error.take(), was_up)
+        let said = match (up.last_error.take(), read_error) {
+            (Some(e), _) => Some(format!("the hub sent -ERR '{e}'")),
+            (None, Some(e)) => Some(format!("read error: {e}")),
+            (None, None) => None,
+        };
+        (said, was_up)
     }
 
     /// Whether the hub link is up and its interest known.

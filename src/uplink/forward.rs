@@ -332,6 +332,11 @@ impl Forwarder {
         &self.stream
     }
 
+    /// The highest seq the hub acknowledged (every record below it too).
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+
     /// The local stream's epoch (its identity in message ids and cursor keys).
     pub fn epoch(&self) -> u64 {
         self.epoch

@@ -62,6 +62,10 @@ pub struct Uplink {
     /// Raw TOML lines for leafd's `[uplink]` credentials, e.g. `token = "t0ken"` or
     /// `user = "leaf"\npassword = "s3cret"` (leafd only).
     pub auth_toml: Option<String>,
+    /// Raw TOML lines for leafd's `[uplink.tls]` table, e.g. `ca_file = "/x/ca.pem"` (leafd
+    /// only). Written after every plain `[uplink]` key and before any `[[uplink.forward]]`,
+    /// so no later `[uplink]` key lands in the table.
+    pub tls_toml: Option<String>,
 }
 
 impl Limits {
@@ -139,6 +143,10 @@ impl Kind {
                     if let Some(auth) = &u.auth_toml {
                         let _ = writeln!(t, "{auth}");
                     }
+                    // A table: every plain `[uplink]` key must come before it.
+                    if let Some(tls) = &u.tls_toml {
+                        let _ = writeln!(t, "[uplink.tls]\n{tls}");
+                    }
                     for (stream, prefix) in &u.forward {
                         let _ = writeln!(t, "[[uplink.forward]]\nstream = {stream:?}");
                         if let Some(p) = prefix {
@@ -164,6 +172,10 @@ impl Kind {
                     assert!(
                         u.auth_toml.is_none(),
                         "auth_toml is leafd-only; this test cannot run against nats-server"
+                    );
+                    assert!(
+                        u.tls_toml.is_none(),
+                        "tls_toml is leafd-only; this test cannot run against nats-server"
                     );
                     let urls: Vec<String> = u.urls.iter().map(|x| format!("{x:?}")).collect();
                     let _ = writeln!(

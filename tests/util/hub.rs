@@ -114,6 +114,16 @@ impl Hub {
         Hub::start_with(1, "", leaf_block)
     }
 
+    /// One node whose leafnodes listener requires TLS, configured by `tls_block`: the keys
+    /// of nats-server's `tls { }` (written as `leafnodes { tls { <tls_block> } }`), e.g.
+    /// `cert_file: "/x/hub.pem", key_file: "/x/hub.key", timeout: 2`, plus
+    /// `ca_file: "/x/ca.pem", verify: true` to require client certificates signed by that CA.
+    /// The hub still sends its INFO in plaintext first (`tls_required: true`), then expects
+    /// the TLS handshake; its client port stays plaintext.
+    pub fn single_with_leaf_tls(tls_block: &str) -> Hub {
+        Hub::start_with(1, "", &format!("tls {{\n{tls_block}\n}}"))
+    }
+
     /// One node with `top_level` added to its config, e.g. `authorization { token: t0ken }`:
     /// without an authorization of their own in `leafnodes`, leaf connections are checked
     /// against the client authorization (and so are the hub's clients).
@@ -201,6 +211,11 @@ impl Hub {
     pub fn restart(&mut self, i: usize) {
         self.nodes[i].kill();
         self.nodes[i].spawn();
+    }
+
+    /// Everything node `i` logged so far.
+    pub fn log(&self, i: usize) -> String {
+        fs::read_to_string(&self.nodes[i].log).unwrap_or_default()
     }
 
     /// The index of the node whose leafnode port is `port`.

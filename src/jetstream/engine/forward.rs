@@ -44,6 +44,28 @@ impl JetStream {
         }
     }
 
+    /// Holds a forwarded stream's records above `hold` (its cursor) back from its own limits
+    /// until the hub has them (`None` releases the hold).
+    pub fn set_forward_hold(&mut self, stream: &str, hold: Option<u64>) {
+        let Some(&id) = self.by_name.get(stream) else {
+            return;
+        };
+        let Some(slot) = self.slots.get_mut(id) else {
+            return;
+        };
+        let before = slot.stream.state().messages;
+        if let Err(e) = slot.stream.set_hold(hold) {
+            log::warn!(
+                "stream {stream}: applying limits after forwarding failed: {}",
+                e.description
+            );
+        }
+        if slot.stream.state().messages != before {
+            self.note_evictions(id);
+            self.touch(id);
+        }
+    }
+
     /// Records a forward cursor; it is synced with the next metadata sync (losing the latest
     /// value to a crash only means resending what the hub deduplicates).
     pub fn save_forward_cursor(&mut self, stream: &str, epoch: u64, cursor: u64) {

@@ -76,6 +76,9 @@ pub struct Settings {
     pub server_name: String,
     /// What the store directory may occupy on disk (`[store] max_bytes`).
     pub store_max_bytes: u64,
+    /// Streams the uplink forwards (`[[uplink.forward]]`): from the moment they exist, their
+    /// own limits never remove a record the hub has not acknowledged.
+    pub forwarded: Vec<String>,
 }
 
 /// Dense id of a stream (a slab index), what the capture sublist stores.
@@ -401,7 +404,7 @@ impl JetStream {
     }
 
     /// Logs and counts what limits removed from stream `id`.
-    fn note_evictions(&mut self, id: usize) {
+    pub(super) fn note_evictions(&mut self, id: usize) {
         let Some(slot) = self.slots.get_mut(id) else {
             return;
         };

@@ -382,8 +382,14 @@ impl JetStream {
     }
 
     /// Adds a stream to the table and the capture sublist.
-    pub(super) fn insert_slot(&mut self, stream: Stream) -> usize {
+    pub(super) fn insert_slot(&mut self, mut stream: Stream) -> usize {
         let name = stream.name().to_owned();
+        if self.settings.forwarded.contains(&name) {
+            let cursor = self.forward_cursor(&name, stream.created().0);
+            if let Err(e) = stream.set_hold(Some(cursor)) {
+                log::warn!("stream {name}: {}", e.description);
+            }
+        }
         let id = self.slots.insert(Slot {
             stream,
             consumers: std::collections::BTreeMap::new(),

@@ -128,8 +128,36 @@ impl Stream {
         Ok(())
     }
 
+    /// Keeps records above `hold` (a forwarded stream's cursor; `None`: no hold) from being
+    /// removed by `max_msgs`, `max_bytes` and `max_age` until the hub has them, then applies
+    /// the limits up to the new hold. The store's disk budget is not held back by it.
+    ///
+    /// # Errors
+    /// The store failed while removing.
+    pub fn set_hold(&mut self, hold: Option<u64>) -> Result<(), ApiError> {
+        if self.hold == hold {
+            return Ok(());
+        }
+        let raised = match (self.hold, hold) {
+            (Some(a), Some(b)) => b > a,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        self.hold = hold;
+        if raised {
+            self.enforce_size_limits()?;
+            self.drop_dead_segments()?;
+        }
+        Ok(())
+    }
+
+    /// Whether limits may remove `seq` now.
+    fn may_evict(&self, seq: u64) -> bool {
+        self.hold.is_none_or(|h| seq <= h)
+    }
+
     /// `max_msgs` and `max_bytes` with `discard: old`: removes the oldest messages until
-    /// both hold.
+    /// both hold (never past the forwarding hold).
     pub(super) fn enforce_size_limits(&mut self) -> Result<(), ApiError> {
         if self.config.discard != Discard::Old {
             return Ok(());
@@ -142,7 +170,7 @@ impl Stream {
         }
         let mut upto = None;
         for (seq, _, size) in self.index.live_from(0) {
-            if msgs <= max_msgs && bytes <= max_bytes {
+            if (msgs <= max_msgs && bytes <= max_bytes) || !self.may_evict(seq) {
                 break;
             }
             msgs -= 1;
@@ -184,7 +212,7 @@ impl Stream {
         let upto = self
             .index
             .live_from(0)
-            .take_while(|&(_, t, _)| t <= cutoff)
+            .take_while(|&(seq, t, _)| t <= cutoff && self.may_evict(seq))
             .last()
             .map(|(seq, _, _)| seq + 1);
         match upto {
@@ -198,6 +226,9 @@ impl Stream {
     pub fn next_expiry(&self) -> Option<Timestamp> {
         if self.config.max_age <= 0 {
             return None;
+        }
+        if !self.may_evict(self.index.first()?) {
+            return None; // re-armed when the hold moves (the engine re-reads deadlines)
         }
         let first = self.index.first_ts()?;
         Some(ts(first.saturating_add(self.config.max_age).max(1)))

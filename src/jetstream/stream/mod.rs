@@ -84,6 +84,9 @@ pub struct Stream {
     dirty: bool,
     /// Ranges removed by limits and age, not yet taken by the engine.
     evictions: Vec<Evicted>,
+    /// Forwarded stream: the highest seq the hub has acknowledged. `max_msgs`, `max_bytes`
+    /// and `max_age` never remove a record above it (the store's disk budget still may).
+    hold: Option<u64>,
 }
 
 /// nanoseconds as the store keeps them.
@@ -154,6 +157,7 @@ impl Stream {
             last_msg_id: Vec::new(),
             dirty: false,
             evictions: Vec::new(),
+            hold: None,
         };
         stream.rebuild(ns(now))?;
         Ok(stream)

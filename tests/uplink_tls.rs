@@ -1,0 +1,381 @@
+//! The uplink over TLS to real nats-server 2.15.1 hubs whose leafnode listener requires it
+//! (`leafnodes { tls { … } }`): the hub sends its INFO in plaintext (with `tls_required`),
+//! the TLS handshake follows, then CONNECT goes over TLS. Certificates are made here with
+//! rcgen: a throwaway CA, a hub certificate for IP 127.0.0.1 and DNS `hub.test`, a second
+//! hub certificate for `hub.test` only, a client certificate, and an unrelated second CA.
+//!
+//! Linking, each shown by traffic both ways: a `tls://` URL with `ca_file`; a hub that
+//! requires client certificates (`verify: true`) with `cert_file`/`key_file`; a `nats-leaf://`
+//! URL with an `[uplink.tls]` table; `server_name` naming the certificate's host when the
+//! URL's host (`localhost`) is not in it.
+//!
+//! Failing, each leaving leafd up and unlinked (its own clients still served), logging one
+//! line per attempt that names the hub URL and says what went wrong ("TLS" or "certificate"),
+//! and retrying with backoff (the test config's 50 ms .. 500 ms), not in a tight loop: a hub
+//! that requires a client certificate when none is configured; a CA that did not sign the
+//! hub's certificate; a URL host the certificate does not name, without `server_name`; and
+//! a `nats-leaf://` URL without `[uplink.tls]` to a TLS hub (the system CA bundle cannot
+//! verify a throwaway CA).
+//!
+//! leafd only: `[uplink.tls]` is a leafd table (`Uplink::tls_toml`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use async_nats::Client;
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
+};
+
+use super::uplink_live::{hub_client, next_real, until_routed};
+use crate::util::hub::Hub;
+use crate::util::{client, next_msg, sync, text, within, Broker, Limits, Uplink};
+
+/// PEM files for one test, in a temporary directory removed on drop.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    /// A CA, hub and client certificates signed by it, and an unrelated second CA:
+    /// `ca.pem`; `hub.pem`/`hub.key` (IP 127.0.0.1, DNS hub.test); `named.pem`/`named.key`
+    /// (DNS hub.test only); `client.pem`/`client.key`; `other-ca.pem`.
+    fn new() -> Pki {
+        let dir = tempfile::Builder::new()
+            .prefix("leafd-tls-")
+            .tempdir()
+            .expect("temp dir");
+        let pki = Pki { dir };
+        let ca = ca("leafd test CA");
+        pki.write("ca.pem", &ca.pem());
+        let ip = SanType::IpAddress([127, 0, 0, 1].into());
+        let dns = || SanType::DnsName("hub.test".try_into().expect("DNS name"));
+        let server = ExtendedKeyUsagePurpose::ServerAuth;
+        pki.leaf(&ca, "hub", vec![ip, dns()], server.clone());
+        pki.leaf(&ca, "named", vec![dns()], server);
+        pki.leaf(
+            &ca,
+            "client",
+            Vec::new(),
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
+        pki.write("other-ca.pem", &self::ca("leafd unrelated CA").pem());
+        pki
+    }
+
+    /// The path of `name` in the directory.
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `name`'s path as a quoted string, valid in both TOML and nats-server's config.
+    fn quoted(&self, name: &str) -> String {
+        quote(&self.path(name))
+    }
+
+    fn write(&self, name: &str, pem: &str) {
+        std::fs::write(self.path(name), pem).expect("write PEM file");
+    }
+
+    /// Writes `<name>.pem` and `<name>.key`: a certificate for `sans`, signed by `ca`.
+    fn leaf(
+        &self,
+        ca: &CertifiedIssuer<'static, KeyPair>,
+        name: &str,
+        sans: Vec<SanType>,
+        usage: ExtendedKeyUsagePurpose,
+    ) {
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("leafd test {name}"));
+        params.subject_alt_names = sans;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![usage];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().expect("generate key");
+        let cert = params.signed_by(&key, ca).expect("sign certificate");
+        self.write(&format!("{name}.pem"), &cert.pem());
+        self.write(&format!("{name}.key"), &key.serialize_pem());
+    }
+
+    /// The hub's leafnode `tls { }` keys serving `<cert>.pem`; with `verify`, it requires
+    /// client certificates signed by `ca.pem`.
+    fn hub_tls(&self, cert: &str, verify: bool) -> String {
+        let mut block = format!(
+            "cert_file: {}\nkey_file: {}\ntimeout: 2",
+            self.quoted(&format!("{cert}.pem")),
+            self.quoted(&format!("{cert}.key"))
+        );
+        if verify {
+            block.push_str(&format!(
+                "\nca_file: {}\nverify: true",
+                self.quoted("ca.pem")
+            ));
+        }
+        block
+    }
+
+    /// leafd's `[uplink.tls]` lines trusting `ca` (a file name in the directory).
+    fn trust(&self, ca: &str) -> String {
+        format!("ca_file = {}", self.quoted(ca))
+    }
+
+    /// [`Pki::trust`] of `ca.pem` plus the client certificate and key.
+    fn trust_with_client_cert(&self) -> String {
+        format!(
+            "{}\ncert_file = {}\nkey_file = {}",
+            self.trust("ca.pem"),
+            self.quoted("client.pem"),
+            self.quoted("client.key")
+        )
+    }
+}
+
+/// A self-signed CA named `name`.
+fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    CertifiedIssuer::self_signed(params, KeyPair::generate().expect("generate key"))
+        .expect("self-sign CA")
+}
+
+/// `path` as a double-quoted string.
+fn quote(path: &Path) -> String {
+    format!("{:?}", path.display().to_string())
+}
+
+/// The hub's leafnode port as `<scheme>://<host>:<port>`.
+fn url(hub: &Hub, scheme: &str, host: &str) -> String {
+    format!("{scheme}://{host}:{}", hub.nodes[0].leaf_port)
+}
+
+/// The broker under test, linked to `url` as node `edge1`, with `tls_toml` (if any) as its
+/// `[uplink.tls]` table.
+fn edge_tls(url: &str, tls_toml: Option<String>) -> Broker {
+    Broker::start_with(Limits {
+        uplink: Some(Uplink {
+            urls: vec![url.to_owned()],
+            name: "edge1".into(),
+            tls_toml,
+            ..Uplink::default()
+        }),
+        ..Limits::default()
+    })
+}
+
+/// Once the link is up, ten messages each way arrive in order: edge → hub, then hub → edge.
+async fn both_ways(b: &Broker, h: &Client) {
+    let e = client(b).await;
+    let mut at_hub = h.subscribe("tls.up.>").await.expect("subscribe at the hub");
+    let mut at_edge = e
+        .subscribe("tls.down.>")
+        .await
+        .expect("subscribe at the edge");
+    sync(h).await;
+    sync(&e).await;
+    until_routed(&e, "tls.up.probe", &mut at_hub).await;
+    until_routed(h, "tls.down.probe", &mut at_edge).await;
+    for (from, to, dir) in [(&e, &mut at_hub, "up"), (h, &mut at_edge, "down")] {
+        for i in 0..10 {
+            from.publish(format!("tls.{dir}.{i}"), i.to_string().into())
+                .await
+                .expect("publish");
+        }
+        from.flush().await.expect("flush");
+        for i in 0..10 {
+            let m = next_real(to).await;
+            assert_eq!(m.subject.as_str(), format!("tls.{dir}.{i}"));
+            assert_eq!(text(&m), i.to_string());
+        }
+    }
+}
+
+/// Lines of leafd's log that report one failed attempt (as `uplink_auth` counts them).
+fn attempts(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("cannot link") || (l.contains("link to") && l.contains("down")))
+        .count()
+}
+
+/// A failed attempt's line: names `url` and, apart from the URL (whose `tls://` would
+/// match), says what went wrong in TLS terms.
+fn is_tls_failure(line: &str, url: &str) -> bool {
+    let why = line.replace(url, "").to_lowercase();
+    line.contains(url)
+        && (line.contains("cannot link") || line.contains("down"))
+        && (why.contains("tls") || why.contains("certificate"))
+}
+
+/// For 2 s once a failed attempt's line for `url` matches `is_tls_failure` and contains
+/// `expect` (case-insensitive): edge publishes never reach the hub while leafd keeps serving
+/// its own clients, and the attempts in that window are few (backoff from 50 ms to 500 ms
+/// makes a handful; a tight loop would make hundreds). Returns that first line.
+async fn stays_unlinked(b: &Broker, h: &Client, url: &str, expect: &str) -> String {
+    let e = client(b).await;
+    let mut at_hub = h
+        .subscribe("tls.never.>")
+        .await
+        .expect("subscribe at the hub");
+    let mut local = e
+        .subscribe("tls.local")
+        .await
+        .expect("subscribe at the edge");
+    sync(h).await;
+    sync(&e).await;
+    let expect = expect.to_lowercase();
+    let find = |log: &str| {
+        log.lines()
+            .find(|l| is_tls_failure(l, url) && l.replace(url, "").to_lowercase().contains(&expect))
+            .map(str::to_owned)
+    };
+    // The failure reaches the log (an event; bounded by the test timeout).
+    let line = within("the failed TLS attempt in leafd's log", async {
+        loop {
+            if let Some(l) = find(&b.log()) {
+                return l;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let first = Instant::now();
+    let before = attempts(&b.log());
+    // The window the attempts are counted in; it is the scenario, so it is waited out, with
+    // probes published all along.
+    while first.elapsed() < Duration::from_secs(2) {
+        e.publish("tls.never.probe", "x".into())
+            .await
+            .expect("publish at the edge");
+        e.flush().await.expect("flush");
+        if let Ok(m) = tokio::time::timeout(
+            Duration::from_millis(100),
+            futures::StreamExt::next(&mut at_hub),
+        )
+        .await
+        {
+            panic!("a message crossed a link that should not exist: {m:?}");
+        }
+    }
+    // Still up, still serving its own clients.
+    e.publish("tls.local", "here".into())
+        .await
+        .expect("publish at the edge");
+    let m = next_msg(&mut local).await;
+    assert_eq!(text(&m), "here");
+    let log = b.log();
+    let n = attempts(&log) - before;
+    assert!(
+        (2..20).contains(&n),
+        "{n} failed attempts in {:?} after the first: expected a few, with backoff\n{log}",
+        first.elapsed()
+    );
+    line
+}
+
+#[tokio::test]
+async fn tls_url_with_ca_file_links_both_ways() {
+    let pki = Pki::new();
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("hub", false));
+    let b = edge_tls(&url(&hub, "tls", "127.0.0.1"), Some(pki.trust("ca.pem")));
+    let h = hub_client(&hub.node_url(0)).await;
+    both_ways(&b, &h).await;
+}
+
+#[tokio::test]
+async fn client_certificate_links_to_a_hub_that_requires_one() {
+    let pki = Pki::new();
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("hub", true));
+    let b = edge_tls(
+        &url(&hub, "tls", "127.0.0.1"),
+        Some(pki.trust_with_client_cert()),
+    );
+    let h = hub_client(&hub.node_url(0)).await;
+    both_ways(&b, &h).await;
+}
+
+#[tokio::test]
+async fn missing_client_certificate_is_reported_and_retried_with_backoff() {
+    let pki = Pki::new();
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("hub", true));
+    let u = url(&hub, "tls", "127.0.0.1");
+    let b = edge_tls(&u, Some(pki.trust("ca.pem")));
+    let h = hub_client(&hub.node_url(0)).await;
+    // Go refuses the handshake with a `certificate required` alert (TLS 1.3: after the
+    // client's Finished, so leafd may only see it on its first read); the line must still
+    // say TLS or certificate, not just that a read failed.
+    stays_unlinked(&b, &h, &u, "").await;
+    // And the attempts were TLS handshakes the hub refused for want of a certificate.
+    let hub_log = hub.log(0);
+    assert!(
+        hub_log.contains("client didn't provide a certificate"),
+        "{hub_log}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_ca_is_reported_and_retried_with_backoff() {
+    let pki = Pki::new();
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("hub", false));
+    let u = url(&hub, "tls", "127.0.0.1");
+    let b = edge_tls(&u, Some(pki.trust("other-ca.pem")));
+    let h = hub_client(&hub.node_url(0)).await;
+    stays_unlinked(&b, &h, &u, "certificate").await;
+}
+
+#[tokio::test]
+async fn nats_leaf_url_with_tls_table_links_to_a_tls_hub() {
+    let pki = Pki::new();
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("hub", false));
+    let b = edge_tls(
+        &url(&hub, "nats-leaf", "127.0.0.1"),
+        Some(pki.trust("ca.pem")),
+    );
+    let h = hub_client(&hub.node_url(0)).await;
+    both_ways(&b, &h).await;
+}
+
+#[tokio::test]
+async fn nats_leaf_url_without_tls_table_to_a_tls_hub_is_reported_and_retried() {
+    // The hub's INFO says tls_required, so leafd upgrades anyway, verifying against the
+    // system CA bundle, which does not hold this throwaway CA.
+    let pki = Pki::new();
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("hub", false));
+    let u = url(&hub, "nats-leaf", "127.0.0.1");
+    let b = edge_tls(&u, None);
+    let h = hub_client(&hub.node_url(0)).await;
+    stays_unlinked(&b, &h, &u, "").await;
+}
+
+#[tokio::test]
+async fn server_name_verifies_a_certificate_for_another_host() {
+    let pki = Pki::new();
+    // The certificate names hub.test only; the URL says localhost.
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("named", false));
+    let b = edge_tls(
+        &url(&hub, "tls", "localhost"),
+        Some(format!(
+            "{}\nserver_name = \"hub.test\"",
+            pki.trust("ca.pem")
+        )),
+    );
+    let h = hub_client(&hub.node_url(0)).await;
+    both_ways(&b, &h).await;
+}
+
+#[tokio::test]
+async fn host_not_in_the_certificate_is_reported_without_server_name() {
+    let pki = Pki::new();
+    let hub = Hub::single_with_leaf_tls(&pki.hub_tls("named", false));
+    let u = url(&hub, "tls", "localhost");
+    let b = edge_tls(&u, Some(pki.trust("ca.pem")));
+    let h = hub_client(&hub.node_url(0)).await;
+    stays_unlinked(&b, &h, &u, "certificate").await;
+}

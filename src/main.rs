@@ -43,7 +43,7 @@ Config file keys (TOML; an unknown key is an error):
   [jetstream] enabled, max_streams, max_consumers
   [uplink]  urls, name, user, password, token, nkey_seed_file, creds_file, reconnect_min,
             reconnect_max, ping_interval; [uplink.tls] ca_file, cert_file, key_file,
-            server_name (TLS: not yet); [[uplink.forward]] stream, subject_prefix
+            server_name; [[uplink.forward]] stream, subject_prefix
   [limits]  max_connections, max_payload, max_control_line, max_pending, max_subs,
             max_subscriptions_total, read_buffer, sublist_cache, ping_interval, ping_max,
             write_deadline

@@ -4,7 +4,7 @@
 //! operators' configs stay stable), defaults and validation. Must not: read the files the
 //! keys name (credentials and certificates are read by the uplink when it connects) or
 //! open sockets. Hands off to: `link/uplink.rs` (the hub connection) and the router (the
-//! forwarded streams). `[uplink.tls]` and `tls://` URLs are parsed but not served yet.
+//! forwarded streams).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

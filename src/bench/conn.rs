@@ -86,6 +86,17 @@ impl Conn {
         encode::publish(&mut self.out, subject, reply, None, payload);
     }
 
+    /// Queues an HPUB.
+    pub(crate) fn publish_with_headers(
+        &mut self,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: &[u8],
+        payload: &[u8],
+    ) {
+        encode::publish(&mut self.out, subject, reply, Some(headers), payload);
+    }
+
     /// Writes everything queued.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.stream.write_all(&self.out)?;

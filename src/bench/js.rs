@@ -24,7 +24,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 pub(super) struct Js {
     conn: Conn,
     next: u64,
-    prefix: String,
+    pub(super) prefix: String,
 }
 
 impl Js {
@@ -98,14 +98,36 @@ impl Js {
         size: usize,
         msgs: u64,
     ) -> io::Result<()> {
+        self.publish_acked_ids(subject, size, msgs, false)
+    }
+
+    /// [`Js::publish_acked`], each message with a unique `Nats-Msg-Id` when `ids` is set
+    /// (what a forwarder's publishes cost the server: dedupe bookkeeping included).
+    pub(super) fn publish_acked_ids(
+        &mut self,
+        subject: &str,
+        size: usize,
+        msgs: u64,
+        ids: bool,
+    ) -> io::Result<()> {
         let payload = vec![b'x'; size];
         let (mut sent, mut acked) = (0u64, 0u64);
         let start = Instant::now();
         while acked < msgs {
             while sent < msgs && sent - acked < WINDOW {
                 let inbox = self.inbox();
-                self.conn
-                    .publish(subject.as_bytes(), Some(inbox.as_bytes()), &payload);
+                if ids {
+                    let headers = format!("NATS/1.0\r\nNats-Msg-Id: bench:{}:{sent}\r\n\r\n", self.prefix);
+                    self.conn.publish_with_headers(
+                        subject.as_bytes(),
+                        Some(inbox.as_bytes()),
+                        headers.as_bytes(),
+                        &payload,
+                    );
+                } else {
+                    self.conn
+                        .publish(subject.as_bytes(), Some(inbox.as_bytes()), &payload);
+                }
                 sent += 1;
             }
             self.conn.flush()?;

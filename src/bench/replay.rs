@@ -31,6 +31,8 @@ const POLL: Duration = Duration::from_millis(5);
 struct Round {
     replay_rate: f64,
     direct_rate: f64,
+    direct_ids_rate: f64,
+    hub_cpu_us_direct_ids: Option<f64>,
     leafd_cpu_us: Option<f64>,
     hub_cpu_us_replay: Option<f64>,
     hub_cpu_us_direct: Option<f64>,
@@ -112,9 +114,21 @@ fn round(leafd: &Target, hub: &Target, records: u64, size: usize) -> io::Result<
     let direct_rate = records as f64 / t.elapsed().as_secs_f64().max(1e-9);
     let hub_cpu_us_direct = cpu_per_msg(hub.pid, hub_cpu0, records);
     h.delete_stream("DIRECT")?;
+    h.request(
+        "$JS.API.STREAM.CREATE.DIRECT",
+        r#"{"name":"DIRECT","subjects":["direct.>"],"storage":"file"}"#,
+    )?;
+    let hub_cpu0 = hub.pid.and_then(procstat::cpu_seconds);
+    let t = Instant::now();
+    h.publish_acked_ids("direct.x", size, records, true)?;
+    let direct_ids_rate = records as f64 / t.elapsed().as_secs_f64().max(1e-9);
+    let hub_cpu_us_direct_ids = cpu_per_msg(hub.pid, hub_cpu0, records);
+    h.delete_stream("DIRECT")?;
     Ok(Round {
         replay_rate,
         direct_rate,
+        direct_ids_rate,
+        hub_cpu_us_direct_ids,
         leafd_cpu_us,
         hub_cpu_us_replay,
         hub_cpu_us_direct,
@@ -174,12 +188,23 @@ pub fn run(
         opt(direct, 0),
         opt(med(|r| r.hub_cpu_us_direct), 2)
     );
+    let direct_ids = med(|r| Some(r.direct_ids_rate));
+    let _ = writeln!(
+        out,
+        "| direct acked publish into {}, each with a Nats-Msg-Id (256 in flight) | {} | - | {} |",
+        hub.name,
+        opt(direct_ids, 0),
+        opt(med(|r| r.hub_cpu_us_direct_ids), 2)
+    );
     if let (Some(a), Some(b)) = (replay, direct) {
         let _ = writeln!(
             out,
             "\nreplay ÷ direct: {:.2}x (target: at least 0.70x)",
             a / b
         );
+    }
+    if let (Some(a), Some(b)) = (replay, direct_ids) {
+        let _ = writeln!(out, "replay ÷ direct with message ids: {:.2}x", a / b);
     }
     if let Some(rss) = leafd.pid.and_then(procstat::rss) {
         let _ = writeln!(out, "{} RSS after the run: {}", leafd.name, mib(rss));

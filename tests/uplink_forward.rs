@@ -387,3 +387,65 @@ async fn a_forwarded_streams_limits_wait_until_the_hub_has_the_records() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_long_replay_over_a_slow_link_keeps_the_link_up() {
+    let hub = Hub::single();
+    let proxy = Proxy::start(([127, 0, 0, 1], hub.nodes[0].leaf_port).into());
+    let h = hub_client(&hub.client_url()).await;
+    let hjs = jetstream::new(h);
+    hub_stream(
+        &hjs,
+        stream::Config {
+            name: "HUB".into(),
+            subjects: vec!["edge1.>".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    // PINGs every second: two unanswered (about 2 s) and leafd drops the link. 200 records
+    // of 600 bytes in flight at once (the record window alone) on a 32 KiB/s link would
+    // queue a PING behind about 4 s of replay.
+    let b = Broker::start_with(Limits {
+        uplink: Some(Uplink {
+            urls: vec![proxy.url()],
+            name: "edge1".into(),
+            forward: vec![("SENSORS".into(), Some("edge1".into()))],
+            auth_toml: Some("ping_interval = \"1s\"".into()),
+            tls_toml: None,
+        }),
+        ..Limits::default()
+    });
+    let e = client(&b).await;
+    let js = jetstream::new(e.clone());
+    make_stream(&js, "SENSORS", &["sensors.>"]).await;
+    publish_local(&js, "sensors.t", 1, 1).await;
+    wait_cursor(&e, 1).await;
+    proxy.throttle_up(Some(32 * 1024));
+    let pad = "x".repeat(600);
+    within("local publishes", async {
+        for k in 2..=300u64 {
+            js.publish("sensors.t", format!("m{k}{pad}").into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+    wait_cursor(&e, 300).await;
+    let s = status(&e).await;
+    assert_eq!(
+        s["live"]["connects"], 1,
+        "the link dropped during the replay: {s}"
+    );
+    let rate = s["forwards"][0]["acked_bytes_per_sec"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        rate > 0 && rate < 64 * 1024,
+        "the forwarder measured the slow link's rate: {s}"
+    );
+    let count = wait_hub_count(&hjs, "HUB", 300).await;
+    assert_eq!(count, 300, "no duplicates");
+}

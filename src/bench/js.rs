@@ -117,7 +117,10 @@ impl Js {
             while sent < msgs && sent - acked < WINDOW {
                 let inbox = self.inbox();
                 if ids {
-                    let headers = format!("NATS/1.0\r\nNats-Msg-Id: bench:{}:{sent}\r\n\r\n", self.prefix);
+                    let headers = format!(
+                        "NATS/1.0\r\nNats-Msg-Id: bench:{}:{sent}\r\n\r\n",
+                        self.prefix
+                    );
                     self.conn.publish_with_headers(
                         subject.as_bytes(),
                         Some(inbox.as_bytes()),

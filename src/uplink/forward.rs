@@ -36,6 +36,16 @@ const MIN_WINDOW: usize = 4;
 const MAX_WINDOW: usize = 1024;
 /// First and longest pause after a hub error.
 const MIN_PAUSE: Duration = Duration::from_millis(500);
+/// Bytes in flight are kept to what the hub acknowledges in this long, so a PING or an
+/// interest update queued behind the replay (in our outbox and the sockets' buffers) waits
+/// about this long however slow the link: keepalives on either side never time out.
+const QUEUE_TIME: f64 = 0.5;
+/// The bytes-in-flight budget before the acknowledged rate is known, and its bounds.
+const START_BYTES: usize = 16 * 1024;
+const MIN_BYTES: usize = 4 * 1024;
+const MAX_BYTES: usize = 8 << 20;
+/// The acknowledged rate is sampled over at least this long.
+const RATE_SAMPLE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(30);
 
 /// The records of the local stream, as the forwarder reads them.
@@ -121,6 +131,8 @@ struct Flight {
     seq: u64,
     acked: bool,
     sent: Instant,
+    /// Wire bytes of the publish.
+    bytes: usize,
 }
 
 /// Counters and state for `leafd status`.
@@ -154,6 +166,11 @@ pub struct ForwardStatus {
     pub lost: u64,
     /// Acknowledged records per second over the last status interval.
     pub rate: f64,
+    /// Bytes in flight now.
+    pub in_flight_bytes: usize,
+    /// Acknowledged bytes per second while there was a backlog (smoothed; 0 until known):
+    /// bytes in flight are kept to half a second of it.
+    pub acked_bytes_per_sec: u64,
     /// The last hub error, if the forwarder is paused by it.
     pub last_error: Option<String>,
 }
@@ -190,6 +207,13 @@ pub struct Forwarder {
     /// moves the cursor past it (a record after it that the hub holds is resent rather
     /// than the refused one skipped).
     refused: Option<u64>,
+    in_flight_bytes: usize,
+    /// Smoothed acknowledged bytes/s while backlogged (0: not measured yet).
+    ack_rate: f64,
+    /// The current rate sample: since when, and bytes acknowledged since.
+    sample: Option<(Instant, usize)>,
+    /// The last pump stopped at the window or the byte budget, not for lack of records.
+    backlogged: bool,
 }
 
 /// The id leafd gives record `seq` at the hub.
@@ -324,6 +348,10 @@ impl Forwarder {
             rate_mark: None,
             rate: 0.0,
             refused: None,
+            in_flight_bytes: 0,
+            ack_rate: 0.0,
+            sample: None,
+            backlogged: false,
         }
     }
 
@@ -368,7 +396,28 @@ impl Forwarder {
 
     fn rewind(&mut self) {
         self.in_flight.clear();
+        self.in_flight_bytes = 0;
+        self.sample = None;
         self.next = self.cursor + 1;
+    }
+
+    /// Bytes that may be in flight: half a second of the acknowledged rate.
+    fn byte_budget(&self) -> usize {
+        if self.ack_rate <= 0.0 {
+            return START_BYTES;
+        }
+        ((self.ack_rate * QUEUE_TIME) as usize).clamp(MIN_BYTES, MAX_BYTES)
+    }
+
+    /// Room for more publishes (an eighth of the window and of the byte budget, so refills
+    /// come in batches).
+    fn has_room(&self, batch: bool) -> bool {
+        let (w, b) = if batch {
+            (self.window / 8, self.byte_budget() / 8)
+        } else {
+            (1, 1)
+        };
+        self.in_flight.len() + w <= self.window && self.in_flight_bytes + b <= self.byte_budget()
     }
 
     /// Whether [`Forwarder::pump`] may have something to do: records waiting to be sent with
@@ -377,9 +426,7 @@ impl Forwarder {
         match &self.phase {
             // Refill in batches of an eighth of the window: fewer, larger writes on the link
             // cost the hub less per message than one publish per PubAck.
-            Phase::Sending => {
-                self.in_flight.len() + self.window / 8 <= self.window && last_seq >= self.next
-            }
+            Phase::Sending => self.has_room(true) && last_seq >= self.next,
             Phase::Resolving { asked, .. } => asked.is_none(),
             Phase::Down | Phase::Paused { .. } => false,
         }
@@ -468,7 +515,12 @@ impl Forwarder {
             return;
         }
         self.skip_lost(src);
-        while self.in_flight.len() < self.window && room > 0 && self.next <= src.last_seq() {
+        self.backlogged = false;
+        while self.next <= src.last_seq() {
+            if !self.has_room(false) || room == 0 {
+                self.backlogged = true;
+                break;
+            }
             let rec = match src.next_from(self.next) {
                 Ok(Some(rec)) if rec.seq <= src.last_seq() => rec,
                 Ok(_) => break,
@@ -488,9 +540,11 @@ impl Forwarder {
             }
             let id = msg_id(&self.node, &self.stream, self.epoch, rec.seq);
             let headers = forward_headers(&rec.headers, &id);
-            room = room.saturating_sub(subject.len() + headers.len() + rec.payload.len() + 64);
+            let reply = self.reply(reply_prefix, ReplyTo::Ack(rec.seq));
+            let bytes = subject.len() + reply.len() + headers.len() + rec.payload.len() + 24;
+            room = room.saturating_sub(bytes);
             out.push(Frame {
-                reply: self.reply(reply_prefix, ReplyTo::Ack(rec.seq)),
+                reply,
                 subject,
                 headers: Some(headers),
                 payload: rec.payload,
@@ -499,7 +553,9 @@ impl Forwarder {
                 seq: rec.seq,
                 acked: false,
                 sent: now,
+                bytes,
             });
+            self.in_flight_bytes += bytes;
             self.next = rec.seq + 1;
         }
     }
@@ -586,6 +642,9 @@ impl Forwarder {
             return; // an ack for a publish already given up on; the resend gets its own
         };
         self.in_flight[i].acked = true;
+        let bytes = self.in_flight[i].bytes;
+        self.in_flight_bytes = self.in_flight_bytes.saturating_sub(bytes);
+        self.note_acked(bytes, now);
         self.refused = None;
         self.forwarded += 1;
         self.duplicates += u64::from(ack.duplicate);
@@ -599,6 +658,27 @@ impl Forwarder {
         }
         self.window = (self.window + 1).min(MAX_WINDOW);
         self.clear_error();
+    }
+
+    /// Samples the acknowledged byte rate, only while backlogged (an idle forwarder says
+    /// nothing about the link's speed).
+    fn note_acked(&mut self, bytes: usize, now: Instant) {
+        if !self.backlogged {
+            self.sample = None;
+            return;
+        }
+        let (since, acked) = self.sample.get_or_insert((now, 0));
+        *acked += bytes;
+        let secs = now.duration_since(*since);
+        if secs >= RATE_SAMPLE {
+            let rate = *acked as f64 / secs.as_secs_f64();
+            self.ack_rate = if self.ack_rate <= 0.0 {
+                rate
+            } else {
+                0.7 * self.ack_rate + 0.3 * rate
+            };
+            self.sample = Some((now, 0));
+        }
     }
 
     fn on_resolve(&mut self, payload: &[u8], now: Instant) {
@@ -748,6 +828,8 @@ impl Forwarder {
             duplicates: self.duplicates,
             lost: self.lost,
             rate: self.rate,
+            in_flight_bytes: self.in_flight_bytes,
+            acked_bytes_per_sec: self.ack_rate as u64,
             last_error: self.last_error.clone(),
         }
     }

@@ -20,6 +20,8 @@ struct State {
     stall_down: bool,
     /// Close connections as soon as they are accepted.
     refuse: bool,
+    /// Bytes per second leafd → hub, if limited (a slow uplink).
+    throttle_up: Option<u64>,
     /// Sockets of the live connections (both ends), for `cut`.
     open: Vec<TcpStream>,
     /// Bumped by `cut`; copiers of an older generation stop.
@@ -99,6 +101,11 @@ impl Proxy {
         self.with(|s| s.refuse = on);
     }
 
+    /// Limits leafd → hub to `bytes_per_sec` (`None`: full speed), like a slow cellular link.
+    pub fn throttle_up(&self, bytes_per_sec: Option<u64>) {
+        self.with(|s| s.throttle_up = bytes_per_sec);
+    }
+
     /// Stops (or restarts) copying in each direction.
     pub fn stall(&self, up: bool, down: bool) {
         self.with(|s| {
@@ -133,9 +140,19 @@ fn copy(
                     break;
                 }
             }
-            match from.read(&mut buf) {
+            let throttle = if upward {
+                state.0.lock().expect("proxy state").throttle_up
+            } else {
+                None
+            };
+            // A throttled link moves small chunks, each after its share of time.
+            let chunk = throttle.map_or(buf.len(), |r| (r as usize / 20).clamp(64, buf.len()));
+            match from.read(&mut buf[..chunk]) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if let Some(rate) = throttle {
+                        thread::sleep(Duration::from_secs_f64(n as f64 / rate as f64));
+                    }
                     if to.write_all(&buf[..n]).is_err() {
                         break;
                     }

@@ -10,11 +10,11 @@
 //! attempt), or touch sockets (that is `link/uplink.rs`, which calls [`credentials`] after
 //! each INFO, so a rotated file is picked up at the next attempt).
 
+use super::nkey::UserKey;
 use std::path::Path;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use nkeys::{KeyPair, KeyPairType};
 
 use crate::config::UplinkAuth;
 
@@ -118,19 +118,15 @@ fn armored<'t>(text: &'t str, words: &str) -> Option<&'t str> {
 
 /// `(public nkey, sig)` for `seed` over `nonce`. The error never contains the seed.
 fn sign(seed: &str, nonce: &str) -> Result<(String, String), String> {
-    let kp = KeyPair::from_seed(seed).map_err(|e| format!("malformed user seed ({e})"))?;
-    if !matches!(kp.key_pair_type(), KeyPairType::User) {
-        return Err("the seed is not a user seed".into());
-    }
-    let raw = kp
-        .sign(nonce.as_bytes())
-        .map_err(|e| format!("cannot sign the hub's nonce ({e})"))?;
-    Ok((kp.public_key(), URL_SAFE_NO_PAD.encode(raw)))
+    let key = UserKey::from_seed(seed).map_err(|e| format!("malformed user seed ({e})"))?;
+    let raw = key.sign(nonce.as_bytes());
+    Ok((key.public_key(), URL_SAFE_NO_PAD.encode(raw)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nkeys::KeyPair;
     use std::io::Write as _;
     use std::path::PathBuf;
 

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`creds`] | hub credentials for the CONNECT: seed and `.creds` files read, the nonce signed |
 //! | [`handshake`] | the hub's INFO on the leaf port, and the leaf CONNECT (PROTOCOL.md §2.2-2.3) |
+//! | [`nkey`] | user nkey seeds: decode, public key, ed25519 signature (ring) |
 //! | [`interest`] | the hub's `LS+`/`LS-` interest as a bounded sublist |
 //! | [`forward`] | one forwarded stream: cursor, window, PubAcks, what the hub already holds |
 
@@ -16,6 +17,7 @@ pub mod creds;
 pub mod forward;
 pub mod handshake;
 pub mod interest;
+pub mod nkey;
 
 pub use forward::{ForwardStatus, Forwarder, Frame, Records, ReplyTo};
 pub use handshake::{HubInfo, LeafConnect, LeafCredentials};

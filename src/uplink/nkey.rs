@@ -1,0 +1,170 @@
+//! NATS nkeys, the little of them the uplink needs: decode a user seed (`SU…`), give its
+//! public key (`U…`), sign the hub's nonce with it. Ed25519 comes from ring, which the TLS
+//! stack already brings, so there is one implementation of it in the binary.
+//!
+//! Owns: the nkey text format (base32 without padding of a prefix, the 32-byte key and a
+//! CRC-16/XMODEM, little-endian). Must not: read files or log keys; errors never contain
+//! the seed. The tests check it against the `nkeys` crate.
+
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
+
+/// First byte of every seed, before the key type is folded in.
+const PREFIX_SEED: u8 = 18 << 3;
+/// Key type byte of user keys.
+const PREFIX_USER: u8 = 20 << 3;
+
+const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// A user key pair from its seed.
+pub struct UserKey(Ed25519KeyPair);
+
+impl std::fmt::Debug for UserKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UserKey({})", self.public_key())
+    }
+}
+
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+fn base32_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(5) * 8);
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for &b in data {
+        buf = (buf << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((buf >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buf << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+fn base32_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Appends the CRC and encodes.
+fn encode(mut raw: Vec<u8>) -> String {
+    let crc = crc16(&raw);
+    raw.extend_from_slice(&crc.to_le_bytes());
+    base32_encode(&raw)
+}
+
+impl UserKey {
+    /// Decodes a user seed (`SU…`).
+    ///
+    /// # Errors
+    /// Not base32, a bad checksum, not a seed, or not a user's seed (the text never holds
+    /// the seed).
+    pub fn from_seed(seed: &str) -> Result<UserKey, String> {
+        let raw = base32_decode(seed.trim()).ok_or("not an nkey seed (bad characters)")?;
+        if raw.len() != 2 + 32 + 2 {
+            return Err("not an nkey seed (wrong length)".into());
+        }
+        let (body, crc) = raw.split_at(raw.len() - 2);
+        if crc16(body).to_le_bytes() != crc {
+            return Err("not an nkey seed (bad checksum)".into());
+        }
+        if body[0] & 0b1111_1000 != PREFIX_SEED {
+            return Err("not an nkey seed".into());
+        }
+        let kind = ((body[0] & 0b111) << 5) | ((body[1] & 0b1111_1000) >> 3);
+        if kind != PREFIX_USER {
+            return Err("the seed is not a user seed".into());
+        }
+        Ed25519KeyPair::from_seed_unchecked(&body[2..])
+            .map(UserKey)
+            .map_err(|_| "not a valid ed25519 seed".into())
+    }
+
+    /// The public key, `U…`.
+    pub fn public_key(&self) -> String {
+        let mut raw = vec![PREFIX_USER];
+        raw.extend_from_slice(self.0.public_key().as_ref());
+        encode(raw)
+    }
+
+    /// The ed25519 signature of `msg`.
+    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
+        self.0.sign(msg).as_ref().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_nkeys_crate() {
+        for _ in 0..20 {
+            let theirs = nkeys::KeyPair::new_user();
+            let seed = theirs.seed().expect("seed");
+            let ours = UserKey::from_seed(&seed).expect("our decoder takes their seed");
+            assert_eq!(ours.public_key(), theirs.public_key());
+            let sig = ours.sign(b"nonce");
+            assert!(
+                theirs.verify(b"nonce", &sig).is_ok(),
+                "their verifier takes our signature"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_other_seeds_and_damage() {
+        let account = nkeys::KeyPair::new_account().seed().expect("seed");
+        assert_eq!(
+            UserKey::from_seed(&account).unwrap_err(),
+            "the seed is not a user seed"
+        );
+        let user = nkeys::KeyPair::new_user().seed().expect("seed");
+        let mut damaged = user.clone().into_bytes();
+        damaged[10] = if damaged[10] == b'A' { b'B' } else { b'A' };
+        let damaged = String::from_utf8(damaged).expect("ASCII");
+        let err = UserKey::from_seed(&damaged).unwrap_err();
+        assert!(err.contains("checksum"), "{err}");
+        assert!(!err.contains(&user) && !err.contains(&damaged));
+        assert!(UserKey::from_seed("SU!!").is_err());
+        let public = nkeys::KeyPair::new_user().public_key();
+        assert!(
+            UserKey::from_seed(&public).is_err(),
+            "a public key is not a seed"
+        );
+    }
+
+    #[test]
+    fn base32_round_trips() {
+        for len in 0..40 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let text = base32_encode(&data);
+            assert_eq!(base32_decode(&text).expect("decodes"), data);
+        }
+    }
+}

@@ -55,6 +55,21 @@ async fn hub_stream(hjs: &Context, config: stream::Config) {
     }
 }
 
+/// A JetStream context on `hub` with a stream `name` on `subject` (defaults otherwise).
+async fn hub_js_stream(hub: &Hub, name: &str, subject: &str) -> Context {
+    let hjs = jetstream::new(hub_client(&hub.client_url()).await);
+    hub_stream(
+        &hjs,
+        stream::Config {
+            name: name.into(),
+            subjects: vec![subject.into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    hjs
+}
+
 /// Publishes `m<k>` for k in `from..=to` into the local stream and waits for every ack.
 async fn publish_local(js: &Context, subject: &str, from: u64, to: u64) {
     within("local publishes", async {
@@ -303,17 +318,7 @@ async fn a_cut_and_stalled_link_mid_replay_loses_and_duplicates_nothing() {
 #[tokio::test]
 async fn forwarded_subjects_reach_the_hub_only_through_the_forwarder() {
     let hub = Hub::single();
-    let h = hub_client(&hub.client_url()).await;
-    let hjs = jetstream::new(h);
-    hub_stream(
-        &hjs,
-        stream::Config {
-            name: "PLAIN".into(),
-            subjects: vec!["plain.>".into()],
-            ..Default::default()
-        },
-    )
-    .await;
+    let hjs = hub_js_stream(&hub, "PLAIN", "plain.>").await;
     // No prefix: the hub stream captures the very subjects the local stream does, so the hub
     // has interest in them and the live path would send each record a second time.
     let b = edge(hub.leaf_urls(), "LOCAL", None);
@@ -338,17 +343,7 @@ async fn forwarded_subjects_reach_the_hub_only_through_the_forwarder() {
 #[tokio::test]
 async fn a_forwarded_streams_limits_wait_until_the_hub_has_the_records() {
     let mut hub = Hub::single();
-    let h = hub_client(&hub.client_url()).await;
-    let hjs = jetstream::new(h);
-    hub_stream(
-        &hjs,
-        stream::Config {
-            name: "HUB".into(),
-            subjects: vec!["edge1.>".into()],
-            ..Default::default()
-        },
-    )
-    .await;
+    let hjs = hub_js_stream(&hub, "HUB", "edge1.>").await;
     hub.kill(0);
     let b = edge(hub.leaf_urls(), "SENSORS", Some("edge1"));
     let e = client(&b).await;
@@ -392,17 +387,7 @@ async fn a_forwarded_streams_limits_wait_until_the_hub_has_the_records() {
 async fn a_long_replay_over_a_slow_link_keeps_the_link_up() {
     let hub = Hub::single();
     let proxy = Proxy::start(([127, 0, 0, 1], hub.nodes[0].leaf_port).into());
-    let h = hub_client(&hub.client_url()).await;
-    let hjs = jetstream::new(h);
-    hub_stream(
-        &hjs,
-        stream::Config {
-            name: "HUB".into(),
-            subjects: vec!["edge1.>".into()],
-            ..Default::default()
-        },
-    )
-    .await;
+    let hjs = hub_js_stream(&hub, "HUB", "edge1.>").await;
     // PINGs every second: two unanswered (about 2 s) and leafd drops the link. 200 records
     // of 600 bytes in flight at once (the record window alone) on a 32 KiB/s link would
     // queue a PING behind about 4 s of replay.

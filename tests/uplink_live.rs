@@ -73,6 +73,73 @@ pub async fn next_real(sub: &mut Subscriber) -> async_nats::Message {
     .await
 }
 
+/// Lines of leafd's log that report one failed uplink attempt.
+fn failed_attempts(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("cannot link") || (l.contains("link to") && l.contains("down")))
+        .count()
+}
+
+/// Once `seen` finds a line in leafd's log (a failed attempt, an event bounded by the test
+/// timeout), for 2 s: edge publishes never reach the hub (no link), leafd keeps serving its
+/// own clients, and the attempts in that window are few (the tests' backoff from 50 ms to
+/// 500 ms makes a handful; a tight loop would make hundreds). Returns the line `seen` found.
+pub async fn stays_unlinked(
+    b: &Broker,
+    h: &Client,
+    seen: impl Fn(&str) -> Option<String>,
+) -> String {
+    let e = client(b).await;
+    let mut at_hub = h
+        .subscribe("unlinked.never.>")
+        .await
+        .expect("subscribe at the hub");
+    let mut local = e
+        .subscribe("unlinked.local")
+        .await
+        .expect("subscribe at the edge");
+    sync(h).await;
+    sync(&e).await;
+    let line = within("the failed attempt in leafd's log", async {
+        loop {
+            if let Some(l) = seen(&b.log()) {
+                return l;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let first = std::time::Instant::now();
+    let before = failed_attempts(&b.log());
+    // The window the attempts are counted in; it is the scenario, so it is waited out, with
+    // probes published all along.
+    while first.elapsed() < Duration::from_secs(2) {
+        e.publish("unlinked.never.probe", "x".into())
+            .await
+            .expect("publish at the edge");
+        e.flush().await.expect("flush");
+        if let Ok(m) = tokio::time::timeout(Duration::from_millis(100), at_hub.next()).await {
+            panic!("a message crossed a link that should not exist: {m:?}");
+        }
+    }
+    e.publish("unlinked.local", "here".into())
+        .await
+        .expect("publish at the edge");
+    assert_eq!(
+        text(&next_real(&mut local).await),
+        "here",
+        "leafd still serves its clients"
+    );
+    let log = b.log();
+    let n = failed_attempts(&log) - before;
+    assert!(
+        (2..20).contains(&n),
+        "{n} failed attempts in {:?} after the first: expected a few, with backoff\n{log}",
+        first.elapsed()
+    );
+    line
+}
+
 /// Requests `subject` until it is answered (the service's interest has crossed the link).
 async fn until_answers(c: &Client, subject: &str) {
     within("a service across the uplink", async {

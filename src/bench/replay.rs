@@ -53,6 +53,29 @@ fn cpu_per_msg(pid: Option<u32>, before: Option<f64>, msgs: u64) -> Option<f64> 
     Some((after - before?) * 1e6 / msgs.max(1) as f64)
 }
 
+/// A direct client's acked publishes into a fresh hub stream (with a `Nats-Msg-Id` each
+/// when `ids`): msgs/s and the hub's CPU µs per message.
+fn direct(
+    h: &mut Js,
+    hub: &Target,
+    size: usize,
+    records: u64,
+    ids: bool,
+) -> io::Result<(f64, Option<f64>)> {
+    h.delete_stream("DIRECT")?;
+    h.request(
+        "$JS.API.STREAM.CREATE.DIRECT",
+        r#"{"name":"DIRECT","subjects":["direct.>"],"storage":"file"}"#,
+    )?;
+    let cpu0 = hub.pid.and_then(procstat::cpu_seconds);
+    let t = Instant::now();
+    h.publish_acked_ids("direct.x", size, records, ids)?;
+    let rate = records as f64 / t.elapsed().as_secs_f64().max(1e-9);
+    let cpu = cpu_per_msg(hub.pid, cpu0, records);
+    h.delete_stream("DIRECT")?;
+    Ok((rate, cpu))
+}
+
 fn round(leafd: &Target, hub: &Target, records: u64, size: usize) -> io::Result<Round> {
     let mut edge = Js::connect(&leafd.addr)?;
     let mut h = Js::connect(&hub.addr)?;
@@ -103,27 +126,8 @@ fn round(leafd: &Target, hub: &Target, records: u64, size: usize) -> io::Result<
     h.delete_stream("REPLAYHUB")?;
     edge.delete_stream("REPLAY")?;
 
-    h.delete_stream("DIRECT")?;
-    h.request(
-        "$JS.API.STREAM.CREATE.DIRECT",
-        r#"{"name":"DIRECT","subjects":["direct.>"],"storage":"file"}"#,
-    )?;
-    let hub_cpu0 = hub.pid.and_then(procstat::cpu_seconds);
-    let t = Instant::now();
-    h.publish_acked("direct.x", size, records)?;
-    let direct_rate = records as f64 / t.elapsed().as_secs_f64().max(1e-9);
-    let hub_cpu_us_direct = cpu_per_msg(hub.pid, hub_cpu0, records);
-    h.delete_stream("DIRECT")?;
-    h.request(
-        "$JS.API.STREAM.CREATE.DIRECT",
-        r#"{"name":"DIRECT","subjects":["direct.>"],"storage":"file"}"#,
-    )?;
-    let hub_cpu0 = hub.pid.and_then(procstat::cpu_seconds);
-    let t = Instant::now();
-    h.publish_acked_ids("direct.x", size, records, true)?;
-    let direct_ids_rate = records as f64 / t.elapsed().as_secs_f64().max(1e-9);
-    let hub_cpu_us_direct_ids = cpu_per_msg(hub.pid, hub_cpu0, records);
-    h.delete_stream("DIRECT")?;
+    let (direct_rate, hub_cpu_us_direct) = direct(&mut h, hub, size, records, false)?;
+    let (direct_ids_rate, hub_cpu_us_direct_ids) = direct(&mut h, hub, size, records, true)?;
     Ok(Round {
         replay_rate,
         direct_rate,

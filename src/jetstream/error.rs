@@ -205,6 +205,16 @@ impl ApiError {
         consumer_durable_not_set => 400, 10018, "consumer expected to be durable but a durable name was not set";
         /// 10020: `CONSUMER.CREATE.<stream>` (ephemeral form) with a `durable_name`.
         consumer_ephemeral_with_durable => 400, 10020, "consumer expected to be ephemeral but a durable name was set in request";
+        /// 10080: `max_waiting` on a push consumer.
+        consumer_push_max_waiting => 400, 10080, "consumer in push mode can not set max waiting";
+        /// 10079: a `deliver_subject` with wildcards.
+        consumer_deliver_to_wildcards => 400, 10079, "consumer deliver subject has wildcards";
+        /// 10083: a push `idle_heartbeat` under 100 ms.
+        consumer_small_heartbeat => 400, 10083, "consumer idle heartbeat needs to be >= 100ms";
+        /// 10108: `flow_control` without `idle_heartbeat`.
+        consumer_fc_needs_heartbeats => 400, 10108, "consumer with flow control also needs heartbeats";
+        /// 10112: an invalid `deliver_subject`.
+        consumer_invalid_deliver_subject => 400, 10112, "invalid push consumer deliver subject";
         /// 10084: `ack_policy: none` on a work-queue stream (pull).
         consumer_pull_requires_ack => 400, 10084, "consumer in pull mode requires explicit ack policy on workqueue stream";
         /// 10086: `rate_limit_bps` on a pull consumer.

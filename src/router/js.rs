@@ -101,6 +101,19 @@ impl Router {
         }
     }
 
+    /// Push consumers learn whether their deliver subjects have subscribers (after
+    /// subscriptions change, and after consumer API requests).
+    pub(crate) fn js_refresh_push(&mut self) {
+        let Router { js, sublist, .. } = self;
+        let Some(js) = js else { return };
+        if !js.engine.has_push_consumers() {
+            return;
+        }
+        js.engine
+            .refresh_push_interest(now(), &mut |s| sublist.has_interest(s));
+        self.js_flush();
+    }
+
     /// For the sync task: the durability work due now, or park until there is some.
     pub fn poll_sync_jobs(&mut self, cx: &mut Context<'_>) -> Poll<Vec<SyncJob>> {
         let Some(js) = &mut self.js else {
@@ -140,8 +153,9 @@ impl Router {
 
     /// For the timer task: run the engine's timers.
     pub fn js_tick(&mut self) {
-        if let Some(js) = &mut self.js {
-            js.engine.tick(now());
+        let Router { js, sublist, .. } = self;
+        if let Some(js) = js {
+            js.engine.tick(now(), &mut |s| sublist.has_interest(s));
         }
         self.js_flush();
     }

@@ -229,6 +229,7 @@ impl Router {
         if let Some(sub) = self.subs.try_remove(key.0 as usize) {
             self.sublist.remove(&sub.filter, sub.queue.as_deref(), key);
             self.local_interest(&sub.filter, sub.queue.as_deref(), -1);
+            self.js_refresh_push();
         }
     }
 

@@ -139,6 +139,9 @@ impl Router {
         if answered {
             // Only a publish JetStream took can have changed its state.
             self.js_flush();
+            if msg.subject.starts_with(b"$JS.API.CONSUMER.") {
+                self.js_refresh_push();
+            }
         }
         Flow::Continue
     }
@@ -180,6 +183,7 @@ impl Router {
         });
         self.clients[id.0].subs.insert(sid.into(), key);
         self.local_interest(filter, queue, 1);
+        self.js_refresh_push();
         self.ok_if_verbose(id);
         Flow::Continue
     }

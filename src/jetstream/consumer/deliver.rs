@@ -13,12 +13,21 @@ use crate::store::StoredMsg;
 use super::ack::{ack_subject, AckSubject};
 use super::config::AckPolicy;
 use super::pull::{after, go_duration_string, parse_pull, Waiting};
+use super::push::headers_only;
 use super::state::{Consumer, Pending, HARD_MAX_WAITING};
 use super::status;
 
+/// A delivery about to be made: its counts and ack subject.
+pub(crate) struct Prepared {
+    delivered: u64,
+    consumer_seq: u64,
+    timestamp: u64,
+    reply: Vec<u8>,
+}
+
 /// Where the next message comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum From {
+pub(crate) enum From {
     /// The front of the redelivery queue.
     Redeliver,
     /// The front of the `last_per_subject` start list.
@@ -135,6 +144,11 @@ impl Consumer {
     /// calls it after every publish into the stream, after acks, and at `next_deadline`.
     pub fn poll(&mut self, src: &dyn MessageSource, now: Timestamp, out: &mut Vec<Outgoing>) {
         self.expire_pending(now);
+        if self.is_push() {
+            self.deliver_push(src, now, out);
+            self.push_heartbeat(now, out);
+            return;
+        }
         self.process_waiting(now, out);
         self.deliver(src, now, out);
     }
@@ -143,6 +157,15 @@ impl Consumer {
     /// owing a heartbeat, a redelivery coming due (while someone waits), or the inactivity
     /// threshold passing (while nobody waits).
     pub fn next_deadline(&self) -> Option<Timestamp> {
+        if self.is_push() {
+            let mut next = self.push_deadline(self.last_activity);
+            let t = u64::try_from(self.config.inactive_threshold).unwrap_or(0);
+            if t > 0 && !self.is_durable() {
+                let idle = after(self.last_activity, t);
+                next = Some(next.map_or(idle, |n| n.min(idle)));
+            }
+            return next;
+        }
         let mut next = self.waiting.iter().filter_map(Waiting::deadline).min();
         if self.waiting.is_empty() {
             let t = u64::try_from(self.config.inactive_threshold).unwrap_or(0);
@@ -195,7 +218,7 @@ impl Consumer {
 
     /// The next message to hand out, without taking it. Skips (and forgets) redeliveries
     /// whose message is gone or whose `max_deliver` is used up.
-    fn peek(&mut self, src: &dyn MessageSource) -> Option<(From, StoredMsg)> {
+    pub(crate) fn peek(&mut self, src: &dyn MessageSource) -> Option<(From, StoredMsg)> {
         while let Some(&seq) = self.redeliver.front() {
             let msg = match self.pending.get(&seq).copied() {
                 Some(p) if !self.exhausted(&p) => read(src.get(seq)),
@@ -235,47 +258,16 @@ impl Consumer {
             let Some(mut w) = self.waiting.pop_front() else {
                 break;
             };
-            let (delivered, consumer_seq) = match from {
-                From::Redeliver => {
-                    let d = self.pending.get(&msg.seq).map_or(1, |p| p.delivered + 1);
-                    (d, self.consumer_seq + 1)
-                }
-                _ => (1, self.consumer_seq + 1),
-            };
-            let pending_after = match from {
-                From::Redeliver => self.num_pending(src),
-                From::StartList => self.num_pending(src).saturating_sub(1),
-                From::Stream => {
-                    let later = src.count_matching(msg.seq.saturating_add(1), &self.filters);
-                    later.saturating_add(self.last_per_subject.len() as u64)
-                }
-            };
-            let timestamp = u64::try_from(msg.timestamp_ns).unwrap_or(0);
-            let ack = AckSubject {
-                stream: &self.stream,
-                consumer: &self.name,
-                delivered,
-                stream_seq: msg.seq,
-                consumer_seq,
-                timestamp,
-                pending: pending_after,
-            };
-            let reply = ack_subject(&self.stream, &self.name, &ack).into_bytes();
+            let prep = self.prepare(from, &msg, src);
             let size =
-                (msg.subject.len() + reply.len() + msg.headers.len() + msg.payload.len()) as u64;
+                (msg.subject.len() + prep.reply.len() + msg.headers.len() + msg.payload.len())
+                    as u64;
             if w.limit_bytes && size > w.bytes_left {
                 let h = status::max_bytes_exceeded(w.remaining, w.bytes_left);
                 out.push(Outgoing::status(&w.reply, h));
                 continue;
             }
-            self.take(from, &msg, delivered, consumer_seq, timestamp, now);
-            out.push(Outgoing {
-                to: w.reply.clone(),
-                subject: msg.subject,
-                reply: Some(reply),
-                headers: (!msg.headers.is_empty()).then_some(msg.headers),
-                payload: msg.payload,
-            });
+            self.emit(from, msg, prep, w.reply.clone(), now, out);
             w.delivered += 1;
             w.remaining -= 1;
             if w.limit_bytes {
@@ -299,6 +291,97 @@ impl Consumer {
             }
             !end
         });
+    }
+
+    /// The ack subject and counts for delivering `msg` (from `from`) next.
+    fn prepare(&self, from: From, msg: &StoredMsg, src: &dyn MessageSource) -> Prepared {
+        let delivered = match from {
+            From::Redeliver => self.pending.get(&msg.seq).map_or(1, |p| p.delivered + 1),
+            _ => 1,
+        };
+        let consumer_seq = self.consumer_seq + 1;
+        let pending_after = match from {
+            From::Redeliver => self.num_pending(src),
+            From::StartList => self.num_pending(src).saturating_sub(1),
+            From::Stream => {
+                let later = src.count_matching(msg.seq.saturating_add(1), &self.filters);
+                later.saturating_add(self.last_per_subject.len() as u64)
+            }
+        };
+        let timestamp = u64::try_from(msg.timestamp_ns).unwrap_or(0);
+        let ack = AckSubject {
+            stream: &self.stream,
+            consumer: &self.name,
+            delivered,
+            stream_seq: msg.seq,
+            consumer_seq,
+            timestamp,
+            pending: pending_after,
+        };
+        Prepared {
+            delivered,
+            consumer_seq,
+            timestamp,
+            reply: ack_subject(&self.stream, &self.name, &ack).into_bytes(),
+        }
+    }
+
+    /// Takes `msg` and hands it to `to` (with `headers_only`, its headers and size only).
+    /// Returns the bytes delivered.
+    fn emit(
+        &mut self,
+        from: From,
+        msg: StoredMsg,
+        prep: Prepared,
+        to: Vec<u8>,
+        now: Timestamp,
+        out: &mut Vec<Outgoing>,
+    ) -> u64 {
+        self.take(
+            from,
+            &msg,
+            prep.delivered,
+            prep.consumer_seq,
+            prep.timestamp,
+            now,
+        );
+        let (headers, payload) = if self.config.headers_only {
+            (
+                Some(headers_only(&msg.headers, msg.payload.len())),
+                Vec::new(),
+            )
+        } else {
+            (
+                (!msg.headers.is_empty()).then_some(msg.headers),
+                msg.payload,
+            )
+        };
+        let size = (msg.subject.len()
+            + prep.reply.len()
+            + headers.as_ref().map_or(0, Vec::len)
+            + payload.len()) as u64;
+        out.push(Outgoing {
+            to,
+            subject: msg.subject,
+            reply: Some(prep.reply),
+            headers,
+            payload,
+        });
+        size
+    }
+
+    /// [`Consumer::prepare`] then [`Consumer::emit`]: one delivery to `to`.
+    pub(crate) fn deliver_one(
+        &mut self,
+        from: From,
+        msg: StoredMsg,
+        to: Vec<u8>,
+        now: Timestamp,
+        out: &mut Vec<Outgoing>,
+        src: &dyn MessageSource,
+    ) -> u64 {
+        let prep = self.prepare(from, &msg, src);
+        self.emit(from, msg, prep, to, now, out)
     }
 
     /// Records a delivery of `msg`: cursor, pending entry, activity.

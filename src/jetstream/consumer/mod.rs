@@ -15,6 +15,7 @@
 //! | [`pull`] | pull request bodies, the waiting-request record |
 //! | [`state`] | [`Consumer`]: construction, restore/persist, ack floor |
 //! | `deliver` | `pull`, `poll`, `next_deadline`, `close` |
+//! | `push` | push delivery to `deliver_subject`: heartbeats, flow control, `headers_only` |
 //! | `settle` | `ack` |
 //! | [`info`] | [`ConsumerInfo`] and the create/info/list replies |
 //! | [`status`] | the 100/400/404/408/409 status header blocks |
@@ -49,6 +50,7 @@ pub mod create;
 mod deliver;
 pub mod info;
 pub mod pull;
+mod push;
 mod settle;
 pub mod state;
 pub mod status;

@@ -15,6 +15,7 @@ use crate::jetstream::time::Timestamp;
 
 use super::config::{AckPolicy, ConsumerConfig, DeliverPolicy};
 use super::pull::Waiting;
+use super::push::PushState;
 
 /// Hard cap on unacked messages when `max_ack_pending` is -1 (unlimited): the pending table
 /// must stay bounded on a small board.
@@ -87,6 +88,8 @@ pub struct Consumer {
     pub(crate) last_activity: Timestamp,
     pub(crate) waiting: VecDeque<Waiting>,
     pub(crate) dirty: bool,
+    /// Push consumers' runtime state (unused by pull consumers).
+    pub(crate) push: PushState,
 }
 
 impl Consumer {
@@ -159,6 +162,7 @@ impl Consumer {
             last_activity: now,
             waiting: VecDeque::new(),
             dirty: true,
+            push: PushState::default(),
         })
     }
 
@@ -200,6 +204,7 @@ impl Consumer {
             last_activity,
             waiting: VecDeque::new(),
             dirty: false,
+            push: PushState::default(),
         }
     }
 

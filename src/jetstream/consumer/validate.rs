@@ -73,7 +73,11 @@ impl ConsumerConfig {
         if self.description.len() > MAX_DESCRIPTION_LEN {
             return Err(ApiError::consumer_description_too_long(MAX_DESCRIPTION_LEN));
         }
-        self.validate_pull(stream)?;
+        if self.deliver_subject.is_empty() {
+            self.validate_pull(stream)?;
+        } else {
+            self.validate_push()?;
+        }
         self.validate_filters(stream)?;
         self.validate_deliver_policy()?;
         self.validate_limits(stream)?;
@@ -104,16 +108,44 @@ impl ConsumerConfig {
         Ok(())
     }
 
-    /// Push-only fields: leafd serves pull consumers only (push consumers are a later issue).
-    fn validate_pull(&self, stream: &StreamConfig) -> Result<(), ApiError> {
-        if !self.deliver_subject.is_empty() {
-            return Err(unsupported(
-                "push consumers (deliver_subject) are not supported by leafd yet",
+    /// nats-server's push rules: a literal deliver subject (10112), heartbeats with flow
+    /// control (10108), no pull-only limits.
+    fn validate_push(&self) -> Result<(), ApiError> {
+        let ds = self.deliver_subject.as_bytes();
+        if subject::is_valid_filter(ds) && !subject::is_valid_literal(ds) {
+            return Err(ApiError::consumer_deliver_to_wildcards());
+        }
+        if !subject::is_valid_literal(ds) {
+            return Err(ApiError::consumer_invalid_deliver_subject());
+        }
+        if self.heartbeat > 0 && self.heartbeat < 100_000_000 {
+            return Err(ApiError::consumer_small_heartbeat());
+        }
+        if self.flow_control && self.heartbeat <= 0 {
+            return Err(ApiError::consumer_fc_needs_heartbeats());
+        }
+        if self.max_waiting != 0 {
+            return Err(ApiError::consumer_push_max_waiting());
+        }
+        if self.rate_limit > 0 {
+            return Err(unsupported("rate_limit_bps is not supported by leafd"));
+        }
+        if self.max_request_batch != 0
+            || self.max_request_expires != 0
+            || self.max_request_max_bytes != 0
+        {
+            return Err(ApiError::stream_config_invalid(
+                "consumer in push mode can not set max request limits",
             ));
         }
+        Ok(())
+    }
+
+    /// Pull-mode rules: push-only fields get nats-server's codes.
+    fn validate_pull(&self, stream: &StreamConfig) -> Result<(), ApiError> {
         if !self.deliver_group.is_empty() {
             return Err(unsupported(
-                "push consumers (deliver_group) are not supported by leafd yet",
+                "deliver_group needs a deliver_subject (a push consumer)",
             ));
         }
         if self.ack_policy == AckPolicy::None && stream.retention == Retention::WorkQueue {
@@ -243,9 +275,6 @@ impl ConsumerConfig {
             return Err(unsupported(
                 "replay policy original is not supported by leafd",
             ));
-        }
-        if self.headers_only {
-            return Err(unsupported("headers_only is not supported by leafd"));
         }
         if self.pause_until.as_ref().is_some_and(|v| !v.is_null()) {
             return Err(unsupported("pause_until is not supported by leafd"));

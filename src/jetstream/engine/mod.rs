@@ -267,6 +267,9 @@ impl JetStream {
             if subject.starts_with(b"$JS.ACK.") {
                 return self.on_ack(subject, reply, payload, now);
             }
+            if let Some(rest) = subject.strip_prefix(b"$JS.FC.".as_slice()) {
+                return self.on_flow_control(rest, now);
+            }
         }
         self.capture_publish(subject, reply, headers, payload, now)
     }
@@ -297,6 +300,11 @@ impl JetStream {
             return false;
         };
         let kind = req.response_type();
+        // A push consumer starts delivering once its create reply is out.
+        let created_in = match &req {
+            ApiRequest::ConsumerCreate { stream, .. } => self.by_name.get(*stream).copied(),
+            _ => None,
+        };
         let result: Result<Option<Vec<u8>>, ApiError> = match req {
             ApiRequest::Unknown => return false,
             ApiRequest::ConsumerMsgNext { stream, consumer } => {
@@ -341,12 +349,16 @@ impl JetStream {
             }
         };
         self.out.push(Outgoing::reply(reply, body));
+        if let Some(id) = created_in {
+            self.poll_consumers(id, now);
+        }
         true
     }
 
     /// Timers: consumer deadlines (redelivery, request expiry, heartbeats), ephemeral
     /// consumer expiry, max_age. Call when [`JetStream::next_deadline`] has passed.
-    pub fn tick(&mut self, now: Timestamp) {
+    pub fn tick(&mut self, now: Timestamp, interest: &mut dyn FnMut(&[u8]) -> bool) {
+        self.refresh_push_interest(now, interest);
         let ids: Vec<usize> = self.slots.iter().map(|(i, _)| i).collect();
         for id in ids {
             self.expire_stream(id, now);
@@ -436,6 +448,65 @@ impl JetStream {
         if self.out.len() != before {
             self.consumers_dirty = true;
         }
+    }
+
+    /// Tells every push consumer whether its deliver subject has subscribers (`interest`
+    /// asks the router); those that just gained one start delivering. The router calls it
+    /// after subscriptions change and after consumer API requests, and every tick.
+    pub fn refresh_push_interest(
+        &mut self,
+        now: Timestamp,
+        interest: &mut dyn FnMut(&[u8]) -> bool,
+    ) {
+        let mut started = Vec::new();
+        for (id, slot) in self.slots.iter_mut() {
+            for c in slot.consumers.values_mut().filter(|c| c.is_push()) {
+                let has = interest(c.config().deliver_subject.as_bytes());
+                if c.note_interest(has, now) {
+                    log::debug!(
+                        "consumer {}/{}: deliver subject has interest; pushing",
+                        slot.stream.name(),
+                        c.name()
+                    );
+                    started.push(id);
+                }
+            }
+        }
+        started.dedup();
+        for id in started {
+            self.poll_consumers(id, now);
+        }
+    }
+
+    /// Whether any push consumer exists (the router skips interest refreshes otherwise).
+    pub fn has_push_consumers(&self) -> bool {
+        self.slots
+            .iter()
+            .any(|(_, s)| s.consumers.values().any(Consumer::is_push))
+    }
+
+    /// A reply to a push consumer's flow-control request (`$JS.FC.<stream>.<consumer>.<n>`):
+    /// delivery resumes. Returns whether it was one.
+    fn on_flow_control(&mut self, rest: &[u8], now: Timestamp) -> bool {
+        let Ok(rest) = std::str::from_utf8(rest) else {
+            return false;
+        };
+        let mut parts = rest.splitn(3, '.');
+        let (Some(stream), Some(consumer), Some(n)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        let (Ok(id), Ok(n)) = (self.slot_id(stream), n.parse::<u64>()) else {
+            return false;
+        };
+        let resumed = self.slots[id]
+            .consumers
+            .get_mut(consumer)
+            .is_some_and(|c| c.flow_control_reply(n));
+        if resumed {
+            self.poll_consumers(id, now);
+        }
+        true
     }
 
     /// Stream `id` by name.

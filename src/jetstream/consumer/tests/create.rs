@@ -148,7 +148,11 @@ fn validate(json: &str) -> Result<(), crate::jetstream::ApiError> {
 #[test]
 fn validation_codes() {
     let table: &[(&str, u32)] = &[
-        (r#"{"deliver_subject":"push.here"}"#, 10052),
+        (r#"{"deliver_subject":"push.*"}"#, 10079),
+        (r#"{"deliver_subject":"push here"}"#, 10112),
+        (r#"{"deliver_subject":"push.here","flow_control":true}"#, 10108),
+        (r#"{"deliver_subject":"push.here","idle_heartbeat":1000}"#, 10083),
+        (r#"{"deliver_subject":"push.here","max_waiting":5}"#, 10080),
         (r#"{"idle_heartbeat":1000000000}"#, 10088),
         (r#"{"flow_control":true}"#, 10089),
         (r#"{"rate_limit_bps":10}"#, 10086),
@@ -188,11 +192,14 @@ fn validation_codes() {
         r#"{"deliver_policy":"by_start_sequence","opt_start_seq":2}"#,
         r#"{"deliver_policy":"last_per_subject","filter_subject":"ORDERS.*"}"#,
         r#"{"ack_policy":"none","min_pending":null,"unknown_key":1}"#,
+        r#"{"deliver_subject":"push.here"}"#,
+        r#"{"deliver_subject":"push.here","deliver_group":"g","headers_only":true}"#,
+        r#"{"deliver_subject":"push.here","flow_control":true,"idle_heartbeat":5000000000}"#,
     ] {
         validate(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
-    let push = validate(r#"{"deliver_subject":"push.here"}"#).unwrap_err();
-    assert!(push.description.contains("push consumers"), "{push}");
+    let group = validate(r#"{"deliver_group":"g"}"#).unwrap_err();
+    assert!(group.description.contains("deliver_subject"), "{group}");
 }
 
 #[test]

@@ -20,6 +20,8 @@ mod diskfull;
 mod jetstream_errors;
 /// async-nats pull consumers: fetch, batch, messages(), acks, redelivery, work queues, restart.
 mod jetstream_pull;
+/// async-nats push and ordered consumers (heartbeats, flow control) and a KV session.
+mod jetstream_push;
 /// async-nats streams: CRUD, publish acks, dedupe, expectations, get/delete, purge, limits.
 mod jetstream_streams;
 /// Server PINGs and the stale-connection cut-off.

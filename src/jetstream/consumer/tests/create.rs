@@ -150,8 +150,14 @@ fn validation_codes() {
     let table: &[(&str, u32)] = &[
         (r#"{"deliver_subject":"push.*"}"#, 10079),
         (r#"{"deliver_subject":"push here"}"#, 10112),
-        (r#"{"deliver_subject":"push.here","flow_control":true}"#, 10108),
-        (r#"{"deliver_subject":"push.here","idle_heartbeat":1000}"#, 10083),
+        (
+            r#"{"deliver_subject":"push.here","flow_control":true}"#,
+            10108,
+        ),
+        (
+            r#"{"deliver_subject":"push.here","idle_heartbeat":1000}"#,
+            10083,
+        ),
         (r#"{"deliver_subject":"push.here","max_waiting":5}"#, 10080),
         (r#"{"idle_heartbeat":1000000000}"#, 10088),
         (r#"{"flow_control":true}"#, 10089),

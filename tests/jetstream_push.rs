@@ -1,0 +1,275 @@
+//! async-nats push consumers and KV (issue 5): durable push consumers with explicit acks
+//! and redelivery, idle heartbeats with the headers clients check, flow control under a slow
+//! subscriber, ordered consumers, and a full KV session (create bucket, put, create-if-absent,
+//! update with revision, entry, delete, purge, keys, history, watch with live updates, and a
+//! restart with the bucket intact). Validated against nats-server 2.15.1 -js.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{push, AckPolicy};
+use async_nats::jetstream::kv;
+use futures::{StreamExt as _, TryStreamExt as _};
+
+use crate::util::js::{js, make_stream, publish, text};
+use crate::util::{client, within, Broker};
+
+#[tokio::test]
+async fn push_consumer_delivers_acks_and_redelivers() {
+    let b = Broker::start();
+    let js = js(&b).await;
+    let s = make_stream(&js, "PUSH", &["push.>"]).await;
+    for i in 0..10 {
+        publish(&js, "push.x", &format!("m{i}")).await;
+    }
+    let c = within(
+        "create push consumer",
+        s.create_consumer(push::Config {
+            durable_name: Some("pd".into()),
+            deliver_subject: "deliver.pd".into(),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: Duration::from_millis(500),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("push consumer created");
+    let mut msgs = within("messages()", c.messages())
+        .await
+        .expect("subscribed");
+    for i in 0..10 {
+        let m = within("push delivery", msgs.next())
+            .await
+            .expect("open")
+            .expect("message");
+        assert_eq!(text(&m), format!("m{i}"));
+        if i != 3 {
+            within("ack", m.ack()).await.expect("acked");
+        }
+    }
+    // m3 was not acked: it comes again after ack_wait, marked as a redelivery.
+    let again = within("redelivery", msgs.next())
+        .await
+        .expect("open")
+        .expect("message");
+    assert_eq!(text(&again), "m3");
+    assert_eq!(again.info().expect("ack subject").delivered, 2);
+    within("ack", again.ack()).await.expect("acked");
+    let mut c = c;
+    let info = within("consumer info", c.info()).await.expect("info");
+    assert_eq!(info.delivered.stream_sequence, 10);
+    assert_eq!(info.config.deliver_subject.as_deref(), Some("deliver.pd"));
+}
+
+#[tokio::test]
+async fn idle_heartbeats_carry_the_last_sequences() {
+    let b = Broker::start();
+    let js = js(&b).await;
+    let s = make_stream(&js, "HB", &["hb.>"]).await;
+    publish(&js, "hb.x", "only").await;
+    let nc = client(&b).await;
+    let mut raw = nc.subscribe("deliver.hb").await.expect("subscribe");
+    nc.flush().await.expect("flush");
+    within(
+        "create push consumer",
+        s.create_consumer(push::Config {
+            deliver_subject: "deliver.hb".into(),
+            ack_policy: AckPolicy::None,
+            idle_heartbeat: Duration::from_millis(200),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("created");
+    let first = within("delivery", raw.next()).await.expect("message");
+    assert_eq!(crate::util::text(&first), "only");
+    let hb = within("heartbeat", raw.next()).await.expect("heartbeat");
+    let status = hb.status.map(u16::from);
+    assert_eq!(status, Some(100), "{hb:?}");
+    let headers = hb.headers.expect("heartbeat headers");
+    assert_eq!(
+        headers
+            .get("Nats-Last-Consumer")
+            .map(|v| v.to_string())
+            .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        headers
+            .get("Nats-Last-Stream")
+            .map(|v| v.to_string())
+            .as_deref(),
+        Some("1")
+    );
+}
+
+#[tokio::test]
+async fn flow_control_keeps_a_slow_subscriber_whole() {
+    let b = Broker::start();
+    let js = js(&b).await;
+    let s = make_stream(&js, "FC", &["fc.>"]).await;
+    let big = "x".repeat(16 * 1024);
+    within("publish 3 MiB", async {
+        for i in 0..200 {
+            js.publish("fc.x", format!("{i}:{big}").into())
+                .await
+                .expect("sent")
+                .await
+                .expect("acked");
+        }
+    })
+    .await;
+    let c = within(
+        "create push consumer",
+        s.create_consumer(push::Config {
+            deliver_subject: "deliver.fc".into(),
+            ack_policy: AckPolicy::None,
+            flow_control: true,
+            idle_heartbeat: Duration::from_secs(1),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("created");
+    let mut msgs = within("messages()", c.messages())
+        .await
+        .expect("subscribed");
+    for i in 0..200 {
+        let m = within("flow-controlled delivery", msgs.next())
+            .await
+            .expect("open")
+            .expect("message");
+        let t = text(&m);
+        assert_eq!(
+            t.split(':').next(),
+            Some(i.to_string().as_str()),
+            "in order"
+        );
+        if i % 20 == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await; // a slow reader
+        }
+    }
+}
+
+#[tokio::test]
+async fn ordered_consumer_reads_everything_in_order() {
+    let b = Broker::start();
+    let js = js(&b).await;
+    let s = make_stream(&js, "ORD", &["ord.>"]).await;
+    for i in 0..50 {
+        publish(&js, &format!("ord.{}", i % 3), &format!("m{i}")).await;
+    }
+    let c = within(
+        "ordered consumer",
+        s.create_consumer(push::OrderedConfig {
+            deliver_subject: "deliver.ord".into(),
+            filter_subject: "ord.>".into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("created");
+    let mut msgs = within("messages()", c.messages())
+        .await
+        .expect("subscribed");
+    for i in 0..50 {
+        let m = within("ordered delivery", msgs.next())
+            .await
+            .expect("open")
+            .expect("message");
+        assert_eq!(text(&m), format!("m{i}"));
+    }
+}
+
+#[tokio::test]
+async fn a_kv_session_and_a_restart() {
+    let mut b = Broker::start();
+    let js = js(&b).await;
+    let kv = within(
+        "create bucket",
+        js.create_key_value(kv::Config {
+            bucket: "cfg".into(),
+            history: 3,
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("bucket");
+    let r1 = within("put", kv.put("mode", "auto".into()))
+        .await
+        .expect("put");
+    let r2 = within("put", kv.put("mode", "manual".into()))
+        .await
+        .expect("put");
+    assert!(r2 > r1);
+    assert!(
+        within("create existing", kv.create("mode", "x".into()))
+            .await
+            .is_err(),
+        "create refuses an existing key"
+    );
+    within("create new", kv.create("level", "3".into()))
+        .await
+        .expect("create absent key");
+    assert!(
+        within("stale update", kv.update("mode", "y".into(), r1))
+            .await
+            .is_err(),
+        "update checks the revision"
+    );
+    let r3 = within("update", kv.update("mode", "eco".into(), r2))
+        .await
+        .expect("update with the current revision");
+    let entry = within("entry", kv.entry("mode"))
+        .await
+        .expect("entry")
+        .expect("present");
+    assert_eq!((entry.value.as_ref(), entry.revision), (&b"eco"[..], r3));
+    within("put", kv.put("gone", "1".into()))
+        .await
+        .expect("put");
+    within("delete", kv.delete("gone")).await.expect("delete");
+    assert_eq!(
+        within("get deleted", kv.get("gone")).await.expect("get"),
+        None
+    );
+    within("put", kv.put("wiped", "1".into()))
+        .await
+        .expect("put");
+    within("purge", kv.purge("wiped")).await.expect("purge");
+    let mut keys: Vec<String> = within("keys", async {
+        kv.keys().await.expect("keys").try_collect().await
+    })
+    .await
+    .expect("keys");
+    keys.sort();
+    assert_eq!(keys, ["level", "mode"]);
+    let history: Vec<kv::Entry> = within("history", async {
+        kv.history("mode")
+            .await
+            .expect("history")
+            .try_collect()
+            .await
+    })
+    .await
+    .expect("history");
+    let values: Vec<&[u8]> = history.iter().map(|e| e.value.as_ref()).collect();
+    assert_eq!(values, [&b"auto"[..], b"manual", b"eco"]);
+
+    let mut watch = within("watch", kv.watch("mode")).await.expect("watch");
+    within("put", kv.put("mode", "boost".into()))
+        .await
+        .expect("put");
+    let live = within("live update", watch.next())
+        .await
+        .expect("open")
+        .expect("entry");
+    assert_eq!(live.value.as_ref(), b"boost");
+
+    b.restart();
+    let js = crate::util::js::js(&b).await;
+    let kv = within("get bucket", js.get_key_value("cfg"))
+        .await
+        .expect("the bucket survives a restart");
+    let v = within("get", kv.get("mode")).await.expect("get");
+    assert_eq!(v.as_deref(), Some(&b"boost"[..]));
+}

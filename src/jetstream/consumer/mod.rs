@@ -1,5 +1,5 @@
-//! Pull consumers: config, create-request rules, the delivery and ack state machine, and the
-//! ack-subject and status-message wire forms.
+//! Pull and push consumers: config, create-request rules, the delivery and ack state machine,
+//! and the ack-subject and status-message wire forms.
 //!
 //! Owns: a consumer's cursor, pending acks, redelivery, waiting pull requests and its
 //! persisted state. Must not: own messages (it reads them through `MessageSource`), read the
@@ -34,10 +34,13 @@
 //!
 //! # Where leafd differs from nats-server (on purpose)
 //!
-//! * Push consumers (`deliver_subject`, `deliver_group`), `replay_policy: original`,
-//!   `headers_only`, `pause_until`, priority groups and `ack_policy: flow_control` are refused
-//!   with 10052 naming the feature. Pull-config `idle_heartbeat`/`flow_control`/`direct`/
-//!   `rate_limit_bps` get nats-server's own codes (10088/10089/10090/10086).
+//! * `replay_policy: original`, `rate_limit_bps` on push consumers, `pause_until`, priority
+//!   groups and `ack_policy: flow_control` are refused with 10052 naming the feature.
+//!   Pull-config `idle_heartbeat`/`flow_control`/`direct`/`rate_limit_bps` get nats-server's
+//!   own codes (10088/10089/10090/10086).
+//! * Push consumers send a flow-control request every 512 KiB delivered (nats-server sizes
+//!   its window from the client's pending limits), and a push consumer without flow control
+//!   sends at most 1024 messages per poll.
 //! * A filter outside the stream's subjects is refused with 10093.
 //! * No advisories (NAK, max deliveries, terminated).
 //! * A `no_wait` request also ends with `404` when `max_ack_pending` holds delivery back.

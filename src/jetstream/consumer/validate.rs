@@ -2,7 +2,7 @@
 //! `checkConsumerCfg`, `checkNewConsumerConfig` and `addConsumer` rejections, with its codes.
 //!
 //! Owns: which normalised configs leafd refuses and with which error, including leafd's own
-//! refusals of what it does not implement (push consumers, priority groups, pause, replay
+//! refusals of what it does not implement (priority groups, pause, replay
 //! original, headers only). Must not: change a config (that is `normalise`). Hands off to: the
 //! engine, which answers the create request with the error.
 
@@ -46,7 +46,7 @@ impl ConsumerConfig {
     /// nats-server's codes (10052 names, 10074/10133 replicas, 10183/10184 negative waits,
     /// 10116 backoff, 10107 description, 10086-10090 push-only fields, 10136-10139 filters,
     /// 10093 filter outside the stream, 10094 deliver policy, 10132 name/durable, 10121/10153
-    /// stream limits) and 10052 "… not supported by leafd" for push consumers and friends.
+    /// stream limits) and 10052 "… not supported by leafd" for what leafd does not serve.
     pub fn validate(&self, stream: &StreamConfig) -> Result<(), ApiError> {
         self.validate_names()?;
         if self.replicas < 0 {

@@ -3,7 +3,7 @@
 //!
 //! Owns: which normalised configs leafd refuses and with which error, including leafd's own
 //! refusals of what it does not implement (priority groups, pause, replay
-//! original, headers only). Must not: change a config (that is `normalise`). Hands off to: the
+//! original, push rate limits). Must not: change a config (that is `normalise`). Hands off to: the
 //! engine, which answers the create request with the error.
 
 use crate::jetstream::api::{is_valid_asset_name, MAX_NAME_LEN};

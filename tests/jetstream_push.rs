@@ -273,3 +273,73 @@ async fn a_kv_session_and_a_restart() {
     let v = within("get", kv.get("mode")).await.expect("get");
     assert_eq!(v.as_deref(), Some(&b"boost"[..]));
 }
+
+#[tokio::test]
+async fn interest_retention_keeps_messages_until_every_interested_consumer_acks() {
+    use async_nats::jetstream::consumer::pull;
+    use async_nats::jetstream::stream::{Config, RetentionPolicy};
+    let b = Broker::start();
+    let js = js(&b).await;
+    let mut s = crate::util::js::make_stream_with(
+        &js,
+        Config {
+            name: "INT".into(),
+            subjects: vec!["int.>".into()],
+            retention: RetentionPolicy::Interest,
+            ..Default::default()
+        },
+    )
+    .await;
+    // Nobody is interested yet: acknowledged, but not kept.
+    let ack = publish(&js, "int.a", "early").await;
+    assert_eq!(ack.sequence, 1);
+    let messages = |s: &mut async_nats::jetstream::stream::Stream| {
+        let s = s.clone();
+        async move {
+            let mut s = s;
+            within("stream info", s.info())
+                .await
+                .expect("info")
+                .state
+                .messages
+        }
+    };
+    assert_eq!(
+        messages(&mut s).await,
+        0,
+        "a stream without consumers keeps nothing"
+    );
+    let all = crate::util::js::pull_consumer(
+        &s,
+        pull::Config {
+            durable_name: Some("all".into()),
+            ack_policy: AckPolicy::Explicit,
+            ..Default::default()
+        },
+    )
+    .await;
+    let only_a = crate::util::js::pull_consumer(
+        &s,
+        pull::Config {
+            durable_name: Some("onlya".into()),
+            filter_subject: "int.a".into(),
+            ack_policy: AckPolicy::Explicit,
+            ..Default::default()
+        },
+    )
+    .await;
+    for subject in ["int.a", "int.b", "int.a", "int.b"] {
+        publish(&js, subject, subject).await;
+    }
+    assert_eq!(messages(&mut s).await, 4);
+    for m in crate::util::js::fetch(&all, 4).await {
+        within("ack", m.double_ack()).await.expect("acked");
+    }
+    // int.b was wanted by `all` only; int.a still waits for `onlya`.
+    assert_eq!(messages(&mut s).await, 2);
+    for m in crate::util::js::fetch(&only_a, 2).await {
+        assert_eq!(crate::util::js::text(&m), "int.a");
+        within("ack", m.double_ack()).await.expect("acked");
+    }
+    assert_eq!(messages(&mut s).await, 0, "every interested consumer acked");
+}

@@ -371,6 +371,33 @@ impl Consumer {
             && i64::try_from(p.delivered).unwrap_or(i64::MAX) >= self.config.max_deliver
     }
 
+    /// The consumer's filters (empty: every subject).
+    pub fn filters(&self) -> &[String] {
+        &self.filters
+    }
+
+    /// Whether message `seq` counts as acknowledged by this consumer (interest retention):
+    /// at or below the ack floor, or delivered and no longer pending; with
+    /// `ack_policy: none`, delivered.
+    pub fn has_acked(&self, seq: u64) -> bool {
+        if seq <= self.ack_floor.0 {
+            return true;
+        }
+        let delivered = seq < self.next_seq && !self.last_per_subject.contains(&seq);
+        match self.config.ack_policy {
+            AckPolicy::None => delivered,
+            _ => delivered && !self.pending.contains_key(&seq),
+        }
+    }
+
+    /// Everything at or below this seq is done with, as far as this consumer goes.
+    pub fn interest_floor(&self) -> u64 {
+        match self.config.ack_policy {
+            AckPolicy::None => self.next_seq.saturating_sub(1),
+            _ => self.ack_floor.0,
+        }
+    }
+
     /// `now` counts as activity (a pull, an ack, a delivery).
     pub(crate) fn touch(&mut self, now: Timestamp) {
         self.last_activity = self.last_activity.max(now);

@@ -129,6 +129,8 @@ impl JetStream {
                 }
                 if !p.duplicate {
                     self.poll_consumers(id, now);
+                    // No consumer wants it: an interest stream keeps nothing.
+                    self.release_interest(id, &[p.seq]);
                 }
             }
             Err(err) => {

@@ -123,6 +123,7 @@ impl JetStream {
         self.consumer_total -= 1;
         self.forget_consumer(stream, consumer)?;
         log::info!("consumer {stream}/{consumer}: deleted");
+        self.release_interest(id, &[]);
         Ok(response::success_response("consumer_delete"))
     }
 
@@ -220,7 +221,7 @@ impl JetStream {
         }
         let mut changed = false;
         if stream.config().retention == Retention::WorkQueue {
-            for seq in acked {
+            for &seq in &acked {
                 match stream.delete(seq) {
                     Ok(_) => changed = true,
                     Err(e) => log::warn!(
@@ -236,11 +237,17 @@ impl JetStream {
         if changed {
             self.touch(id);
         }
+        self.release_interest(id, &acked);
         true
     }
 
     /// Removes ephemeral consumers idle past their inactive_threshold.
     pub(super) fn reap_consumers(&mut self, id: usize, now: Timestamp) {
+        self.reap_idle(id, now);
+        self.release_interest(id, &[]);
+    }
+
+    fn reap_idle(&mut self, id: usize, now: Timestamp) {
         let Some(slot) = self.slots.get_mut(id) else {
             return;
         };
@@ -258,12 +265,13 @@ impl JetStream {
                     "consumer {}/{name}: removed after inactive_threshold",
                     slot.stream.name()
                 );
+
                 if c.is_durable() {
                     let stream = slot.stream.name().to_owned();
                     if let Err(e) = self.forget_consumer(&stream, &name) {
                         log::warn!("consumer {stream}/{name}: {}", e.description);
                     }
-                    return self.reap_consumers(id, now);
+                    return self.reap_idle(id, now);
                 }
             }
         }

@@ -28,6 +28,7 @@ mod budget;
 mod commit;
 mod consumers;
 pub mod forward;
+mod interest;
 mod persist;
 mod streams;
 
@@ -447,6 +448,8 @@ impl JetStream {
         }
         if self.out.len() != before {
             self.consumers_dirty = true;
+            // Deliveries to `ack_policy: none` consumers count as acknowledgements.
+            self.release_interest(id, &[]);
         }
     }
 

@@ -21,7 +21,7 @@ pub(crate) const CHURN_BUDGET: u64 = 16 << 20;
 const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A connection with a reply inbox for API requests and pub-acks.
-pub(super) struct Js {
+pub(crate) struct Js {
     conn: Conn,
     next: u64,
     pub(super) prefix: String,
@@ -40,6 +40,16 @@ impl Js {
             next: 0,
             prefix,
         })
+    }
+
+    /// A fresh reply inbox (for other bench modules' pipelined requests).
+    pub(super) fn inbox_for_bench(&mut self) -> String {
+        self.inbox()
+    }
+
+    /// The connection, for other bench modules' own traffic shapes.
+    pub(super) fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 
     fn inbox(&mut self) -> String {
@@ -110,12 +120,34 @@ impl Js {
         msgs: u64,
         ids: bool,
     ) -> io::Result<()> {
+        self.publish_acked_keys(subject, 0, size, msgs, ids)
+    }
+
+    /// The acked-publish loop: to `subject`, or with `keys > 0` to `subject` followed by the
+    /// message number modulo `keys` (KV puts over a key space).
+    pub(super) fn publish_acked_keys(
+        &mut self,
+        subject: &str,
+        keys: u64,
+        size: usize,
+        msgs: u64,
+        ids: bool,
+    ) -> io::Result<()> {
         let payload = vec![b'x'; size];
+        let mut keyed = String::with_capacity(subject.len() + 8);
         let (mut sent, mut acked) = (0u64, 0u64);
         let start = Instant::now();
         while acked < msgs {
             while sent < msgs && sent - acked < WINDOW {
                 let inbox = self.inbox();
+                let subject = if keys > 0 {
+                    keyed.clear();
+                    keyed.push_str(subject);
+                    keyed.push_str(&(sent % keys).to_string());
+                    keyed.as_str()
+                } else {
+                    subject
+                };
                 if ids {
                     let headers = format!(
                         "NATS/1.0\r\nNats-Msg-Id: bench:{}:{sent}\r\n\r\n",

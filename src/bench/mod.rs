@@ -7,6 +7,7 @@
 
 mod conn;
 mod js;
+mod kv;
 mod procstat;
 pub mod replay;
 mod scenario;

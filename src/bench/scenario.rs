@@ -58,6 +58,16 @@ pub enum Scenario {
         /// Payload size in bytes.
         size: usize,
     },
+    /// KV puts over 10,000 keys, 256 acks outstanding.
+    KvPut {
+        /// Value size in bytes.
+        size: usize,
+    },
+    /// KV direct gets over 10,000 keys, 256 outstanding.
+    KvGet {
+        /// Value size in bytes.
+        size: usize,
+    },
 }
 
 impl Scenario {
@@ -71,6 +81,8 @@ impl Scenario {
             Scenario::JsPub { size } => format!("js-pub-{}", size_name(*size)),
             Scenario::JsPull { size } => format!("js-pull-{}", size_name(*size)),
             Scenario::JsChurn { size } => format!("js-churn-{}", size_name(*size)),
+            Scenario::KvPut { size } => format!("kv-put-{}", size_name(*size)),
+            Scenario::KvGet { size } => format!("kv-get-{}", size_name(*size)),
         }
     }
 
@@ -78,7 +90,11 @@ impl Scenario {
     pub fn is_jetstream(&self) -> bool {
         matches!(
             self,
-            Scenario::JsPub { .. } | Scenario::JsPull { .. } | Scenario::JsChurn { .. }
+            Scenario::JsPub { .. }
+                | Scenario::JsPull { .. }
+                | Scenario::JsChurn { .. }
+                | Scenario::KvPut { .. }
+                | Scenario::KvGet { .. }
         )
     }
 
@@ -104,6 +120,8 @@ impl Scenario {
             Scenario::JsPub { size: 1024 },
             Scenario::JsPull { size: 128 },
             Scenario::JsChurn { size: 1024 },
+            Scenario::KvPut { size: 128 },
+            Scenario::KvGet { size: 128 },
         ]
     }
 
@@ -151,6 +169,8 @@ pub(crate) fn run(addr: &str, scenario: Scenario, msgs: u64) -> io::Result<Sampl
         Scenario::JsPub { size } => super::js::js_pub(addr, size, msgs),
         Scenario::JsPull { size } => super::js::js_pull(addr, size, msgs),
         Scenario::JsChurn { size } => super::js::js_churn(addr, size),
+        Scenario::KvPut { size } => super::kv::kv_put(addr, size, msgs),
+        Scenario::KvGet { size } => super::kv::kv_get(addr, size, msgs),
     }
 }
 

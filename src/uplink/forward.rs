@@ -9,8 +9,15 @@
 //! outlasted the hub stream's duplicate window. Then it sends records after the cursor as
 //! JetStream publishes with `Nats-Msg-Id: <node>:<stream>:<epoch>:<seq>` and advances the
 //! cursor in order as PubAcks arrive (a duplicate ack counts). Hub errors pause it with a
-//! capped backoff; a PubAck that does not come within [`ACK_TIMEOUT`] rewinds to the cursor
-//! (the hub's dedupe absorbs the resend) and halves the window.
+//! capped backoff; a PubAck that does not come within [`ACK_TIMEOUT`] halves the window and
+//! asks the hub again what it holds before resending.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `forward.rs` | the [`Forwarder`]: phases, window and byte budget, sending, PubAcks |
+//! | `resolve` | asking the hub what it holds from this node |
+//! | [`status`] | [`ForwardStatus`] |
+//! | `wire` | frames, reply subjects, message ids, hub-side subjects, the hub's JSON |
 //!
 //! Must not: touch sockets, the store or the clock (the caller passes records, `now`, and
 //! takes the [`Frame`]s to send). Hands off to: the router, which encodes the frames on the
@@ -19,11 +26,15 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use serde::{Deserialize, Serialize};
-
-use crate::jetstream::headers::header_value;
 use crate::store::StoredMsg;
+
+mod resolve;
+pub mod status;
+mod wire;
+
+pub use status::ForwardStatus;
+use wire::PubAckJson;
+pub use wire::{forward_headers, hub_subject, msg_id, Frame, ReplyTo};
 
 /// A PubAck later than this rewinds the window to the cursor.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,50 +74,6 @@ pub trait Records {
     fn pending_from(&self, from: u64) -> (u64, u64);
 }
 
-/// A message the forwarder wants sent to the hub (as `LMSG`/`HMSG`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    /// Subject at the hub.
-    pub subject: Vec<u8>,
-    /// Where the hub's answer goes (under the uplink's reply inbox).
-    pub reply: Vec<u8>,
-    /// Header block, if any.
-    pub headers: Option<Vec<u8>>,
-    /// Payload.
-    pub payload: Vec<u8>,
-}
-
-/// What a reply under the forwarder's inbox answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyTo {
-    /// The PubAck for record `seq`.
-    Ack(u64),
-    /// The answer to resolve request number `gen`.
-    Resolve(u64),
-}
-
-impl ReplyTo {
-    /// The reply subject suffix: `a.<seq>` or `r.<gen>`.
-    fn suffix(self) -> String {
-        match self {
-            ReplyTo::Ack(seq) => format!("a.{seq}"),
-            ReplyTo::Resolve(gen) => format!("r.{gen}"),
-        }
-    }
-
-    /// Parses a suffix made by [`ReplyTo::suffix`].
-    pub fn parse(suffix: &[u8]) -> Option<ReplyTo> {
-        let s = std::str::from_utf8(suffix).ok()?;
-        let (kind, n) = s.split_once('.')?;
-        let n: u64 = n.parse().ok()?;
-        match kind {
-            "a" => Some(ReplyTo::Ack(n)),
-            "r" => Some(ReplyTo::Resolve(n)),
-            _ => None,
-        }
-    }
-}
-
 /// Where the forwarder is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
@@ -133,46 +100,6 @@ struct Flight {
     sent: Instant,
     /// Wire bytes of the publish.
     bytes: usize,
-}
-
-/// Counters and state for `leafd status`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ForwardStatus {
-    /// The local stream.
-    pub stream: String,
-    /// `down`, `resolving`, `sending`, `idle` or `paused`.
-    pub state: String,
-    /// Highest seq the hub acknowledged (all below it too).
-    pub cursor: u64,
-    /// The hub stream that acknowledged last.
-    pub hub_stream: String,
-    /// The hub's seq for the last acknowledged record.
-    pub hub_seq: u64,
-    /// Local records not yet acknowledged by the hub, and their bytes.
-    pub pending_msgs: u64,
-    /// Bytes of those.
-    pub pending_bytes: u64,
-    /// Age in seconds of the oldest pending record (0 when none).
-    pub oldest_pending_age_secs: f64,
-    /// Publishes in flight and the window.
-    pub in_flight: usize,
-    /// The current window.
-    pub window: usize,
-    /// Records acknowledged since start (duplicates included).
-    pub forwarded: u64,
-    /// Acks that said `duplicate` (resent records the hub already held).
-    pub duplicates: u64,
-    /// Records removed locally (limits, purge, disk budget) before the hub acknowledged them.
-    pub lost: u64,
-    /// Acknowledged records per second over the last status interval.
-    pub rate: f64,
-    /// Bytes in flight now.
-    pub in_flight_bytes: usize,
-    /// Acknowledged bytes per second while there was a backlog (smoothed; 0 until known):
-    /// bytes in flight are kept to half a second of it.
-    pub acked_bytes_per_sec: u64,
-    /// The last hub error, if the forwarder is paused by it.
-    pub last_error: Option<String>,
 }
 
 /// One forwarded stream.
@@ -214,102 +141,6 @@ pub struct Forwarder {
     sample: Option<(Instant, usize)>,
     /// The last pump stopped at the window or the byte budget, not for lack of records.
     backlogged: bool,
-}
-
-/// The id leafd gives record `seq` at the hub.
-pub fn msg_id(node: &str, stream: &str, epoch: u64, seq: u64) -> String {
-    format!("{node}:{stream}:{epoch}:{seq}")
-}
-
-/// The hub-side subject of a local subject.
-pub fn hub_subject(prefix: Option<&str>, subject: &[u8]) -> Vec<u8> {
-    match prefix {
-        Some(p) => {
-            let mut s = Vec::with_capacity(p.len() + 1 + subject.len());
-            s.extend_from_slice(p.as_bytes());
-            s.push(b'.');
-            s.extend_from_slice(subject);
-            s
-        }
-        None => subject.to_vec(),
-    }
-}
-
-/// The record's headers for the hub: its own, minus the ones that would make the hub act on
-/// them again (`Nats-Msg-Id`, `Nats-Expected-*`, which were checked here), plus our id.
-pub fn forward_headers(original: &[u8], id: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(original.len() + id.len() + 32);
-    out.extend_from_slice(b"NATS/1.0\r\n");
-    if original.starts_with(b"NATS/1.0") {
-        let body = original
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .map_or(&[][..], |i| &original[i + 2..]);
-        for line in body.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty()
-                || line.starts_with(b"Nats-Msg-Id:")
-                || line.starts_with(b"Nats-Expected-")
-            {
-                continue;
-            }
-            out.extend_from_slice(line);
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-    out.extend_from_slice(b"Nats-Msg-Id: ");
-    out.extend_from_slice(id.as_bytes());
-    out.extend_from_slice(b"\r\n\r\n");
-    out
-}
-
-#[derive(Deserialize)]
-struct ApiErrorJson {
-    #[serde(default)]
-    code: u16,
-    #[serde(default)]
-    err_code: u32,
-    #[serde(default)]
-    description: String,
-}
-
-#[derive(Deserialize)]
-struct PubAckJson {
-    #[serde(default)]
-    stream: String,
-    #[serde(default)]
-    seq: u64,
-    #[serde(default)]
-    duplicate: bool,
-    error: Option<ApiErrorJson>,
-}
-
-#[derive(Deserialize)]
-struct NamesJson {
-    #[serde(default)]
-    streams: Option<Vec<String>>,
-    error: Option<ApiErrorJson>,
-}
-
-#[derive(Deserialize)]
-struct StoredJson {
-    #[serde(default)]
-    hdrs: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct MsgGetJson {
-    message: Option<StoredJson>,
-    error: Option<ApiErrorJson>,
-}
-
-impl ApiErrorJson {
-    fn text(&self) -> String {
-        format!(
-            "{} (code {}, err_code {})",
-            self.description, self.code, self.err_code
-        )
-    }
 }
 
 impl Forwarder {
@@ -470,46 +301,7 @@ impl Forwarder {
             }
         }
         if let Phase::Resolving { step, asked } = self.phase.clone() {
-            match asked {
-                Some(at) if now.duration_since(at) < RESOLVE_TIMEOUT => return,
-                Some(_) => log::warn!(
-                    "uplink: stream {}: the hub did not answer within {RESOLVE_TIMEOUT:?}; asking again",
-                    self.stream
-                ),
-                None => {}
-            }
-            self.gen += 1;
-            let reply = self.reply(reply_prefix, ReplyTo::Resolve(self.gen));
-            let frame = if step < 0 {
-                let Some(filter) = self.hub_filters.first() else {
-                    self.phase = Phase::Sending;
-                    return;
-                };
-                Frame {
-                    subject: b"$JS.API.STREAM.NAMES".to_vec(),
-                    reply,
-                    headers: None,
-                    payload: serde_json::json!({ "subject": filter })
-                        .to_string()
-                        .into_bytes(),
-                }
-            } else {
-                let filter = &self.hub_filters[step.unsigned_abs()];
-                Frame {
-                    subject: format!("$JS.API.STREAM.MSG.GET.{}", self.hub_stream).into_bytes(),
-                    reply,
-                    headers: None,
-                    payload: serde_json::json!({ "last_by_subj": filter })
-                        .to_string()
-                        .into_bytes(),
-                }
-            };
-            out.push(frame);
-            self.phase = Phase::Resolving {
-                step,
-                asked: Some(now),
-            };
-            return;
+            return self.ask_hub(step, asked, now, reply_prefix, out);
         }
         if self.phase != Phase::Sending {
             return;
@@ -678,159 +470,6 @@ impl Forwarder {
                 0.7 * self.ack_rate + 0.3 * rate
             };
             self.sample = Some((now, 0));
-        }
-    }
-
-    fn on_resolve(&mut self, payload: &[u8], now: Instant) {
-        let Phase::Resolving { step, .. } = self.phase else {
-            return;
-        };
-        if step < 0 {
-            let names: NamesJson = match serde_json::from_slice(payload) {
-                Ok(n) => n,
-                Err(e) => {
-                    return self.pause_for(format!("unreadable STREAM.NAMES reply: {e}"), now)
-                }
-            };
-            if let Some(err) = names.error {
-                return self.pause_for(
-                    format!("STREAM.NAMES at the hub failed: {}", err.text()),
-                    now,
-                );
-            }
-            match names.streams.unwrap_or_default().into_iter().next() {
-                Some(name) => {
-                    self.hub_stream = name;
-                    self.phase = Phase::Resolving {
-                        step: 0,
-                        asked: None,
-                    };
-                }
-                None => {
-                    let filter = self.hub_filters.first().cloned().unwrap_or_default();
-                    self.pause_for(format!("no hub stream captures {filter:?}"), now);
-                }
-            }
-            return;
-        }
-        let got: MsgGetJson = match serde_json::from_slice(payload) {
-            Ok(g) => g,
-            Err(e) => return self.pause_for(format!("unreadable MSG.GET reply: {e}"), now),
-        };
-        match (got.message, got.error) {
-            (Some(m), _) => self.learn_last(m.hdrs.as_deref()),
-            // 10037: no message on that filter yet.
-            (None, Some(e)) if e.err_code == 10037 => {}
-            (None, Some(e)) => {
-                return self.pause_for(format!("MSG.GET at the hub failed: {}", e.text()), now)
-            }
-            (None, None) => {}
-        }
-        let next = step.unsigned_abs() + 1;
-        if next < self.hub_filters.len() {
-            self.phase = Phase::Resolving {
-                step: step + 1,
-                asked: None,
-            };
-        } else {
-            self.phase = Phase::Sending;
-            self.rewind();
-            log::info!(
-                "uplink: stream {}: forwarding to hub stream {} after seq {}",
-                self.stream,
-                self.hub_stream,
-                self.cursor
-            );
-        }
-    }
-
-    /// The hub's last record on a filter: if it is one of ours (same node, stream and epoch)
-    /// beyond the cursor, the hub already holds everything up to it.
-    fn learn_last(&mut self, hdrs: Option<&str>) {
-        let Some(block) =
-            hdrs.and_then(|h| base64::engine::general_purpose::STANDARD.decode(h).ok())
-        else {
-            return;
-        };
-        let Some(id) = header_value(&block, "Nats-Msg-Id") else {
-            return;
-        };
-        let id = String::from_utf8_lossy(id);
-        let mut parts = id.rsplitn(4, ':');
-        let (Some(seq), Some(epoch), Some(stream), Some(node)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return;
-        };
-        if node != self.node || stream != self.stream || epoch != self.epoch.to_string() {
-            return;
-        }
-        if let Ok(seq) = seq.parse::<u64>() {
-            let seq = self.refused.map_or(seq, |r| seq.min(r.saturating_sub(1)));
-            if seq > self.cursor {
-                log::info!(
-                    "uplink: stream {}: the hub already holds up to seq {seq} (its PubAck was lost); moving the cursor from {}",
-                    self.stream,
-                    self.cursor
-                );
-                self.cursor = seq;
-                self.cursor_dirty = true;
-            }
-        }
-    }
-
-    /// State for `leafd status`.
-    pub fn status(
-        &mut self,
-        src: Option<&dyn Records>,
-        now: Instant,
-        now_ns: i64,
-    ) -> ForwardStatus {
-        if let Some((at, n)) = self.rate_mark {
-            let secs = now.duration_since(at).as_secs_f64();
-            if secs >= 1.0 {
-                self.rate = (self.forwarded - n) as f64 / secs;
-                self.rate_mark = Some((now, self.forwarded));
-            }
-        } else {
-            self.rate_mark = Some((now, self.forwarded));
-        }
-        let (pending_msgs, pending_bytes, oldest) = match src {
-            Some(src) => {
-                let (n, b) = src.pending_from(self.cursor + 1);
-                let age = match src.next_from(self.cursor + 1) {
-                    Ok(Some(rec)) => (now_ns - rec.timestamp_ns).max(0) as f64 / 1e9,
-                    _ => 0.0,
-                };
-                (n, b, age)
-            }
-            None => (0, 0, 0.0),
-        };
-        let state = match &self.phase {
-            Phase::Down => "down",
-            Phase::Resolving { .. } => "resolving",
-            Phase::Sending if pending_msgs == 0 => "idle",
-            Phase::Sending => "sending",
-            Phase::Paused { .. } => "paused",
-        };
-        ForwardStatus {
-            stream: self.stream.clone(),
-            state: state.into(),
-            cursor: self.cursor,
-            hub_stream: self.hub_stream.clone(),
-            hub_seq: self.hub_seq,
-            pending_msgs,
-            pending_bytes,
-            oldest_pending_age_secs: oldest,
-            in_flight: self.in_flight.len(),
-            window: self.window,
-            forwarded: self.forwarded,
-            duplicates: self.duplicates,
-            lost: self.lost,
-            rate: self.rate,
-            in_flight_bytes: self.in_flight_bytes,
-            acked_bytes_per_sec: self.ack_rate as u64,
-            last_error: self.last_error.clone(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::store::StoredMsg;
+use base64::Engine as _;
 
 use crate::jetstream::headers::header_value;
 

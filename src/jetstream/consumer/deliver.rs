@@ -153,36 +153,38 @@ impl Consumer {
         self.deliver(src, now, out);
     }
 
-    /// When `poll` next has something to do without outside events: a request expiring or
-    /// owing a heartbeat, a redelivery coming due (while someone waits), or the inactivity
-    /// threshold passing (while nobody waits).
+    /// When `poll` next has something to do without outside events. Pull: a request
+    /// expiring or owing a heartbeat, a redelivery coming due (while someone waits), or the
+    /// inactivity threshold passing (while nobody waits). Push: its heartbeat or backlog, a
+    /// redelivery, and (ephemeral) the inactivity threshold.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        if self.is_push() {
-            let mut next = self.push_deadline(self.last_activity);
-            let t = u64::try_from(self.config.inactive_threshold).unwrap_or(0);
-            if t > 0 && !self.is_durable() {
-                let idle = after(self.last_activity, t);
-                next = Some(next.map_or(idle, |n| n.min(idle)));
-            }
-            return next;
-        }
-        let mut next = self.waiting.iter().filter_map(Waiting::deadline).min();
-        if self.waiting.is_empty() {
-            let t = u64::try_from(self.config.inactive_threshold).unwrap_or(0);
-            if t > 0 {
-                let idle = after(self.last_activity, t);
-                next = Some(next.map_or(idle, |n| n.min(idle)));
-            }
-        } else if let Some(due) = self
-            .pending
+        let (next, delivering, idle_counts) = if self.is_push() {
+            (
+                self.push_deadline(self.last_activity),
+                true,
+                !self.is_durable(),
+            )
+        } else {
+            let requests = self.waiting.iter().filter_map(Waiting::deadline).min();
+            (requests, !self.waiting.is_empty(), self.waiting.is_empty())
+        };
+        let redelivery = if delivering {
+            self.next_redelivery()
+        } else {
+            None
+        };
+        let t = u64::try_from(self.config.inactive_threshold).unwrap_or(0);
+        let idle = (idle_counts && t > 0).then(|| after(self.last_activity, t));
+        [next, redelivery, idle].into_iter().flatten().min()
+    }
+
+    /// When the earliest pending message not yet queued for redelivery comes due.
+    fn next_redelivery(&self) -> Option<Timestamp> {
+        self.pending
             .values()
             .filter(|p| !p.queued)
             .map(|p| Timestamp(p.deadline))
             .min()
-        {
-            next = Some(next.map_or(due, |n| n.min(due)));
-        }
-        next
     }
 
     /// The consumer is being deleted: `409 Consumer Deleted` to every waiting request.

@@ -160,23 +160,14 @@ impl Consumer {
         false
     }
 
-    /// When a push consumer next has timed work: its heartbeat, a redelivery, or more of a
-    /// backlog (at once).
+    /// When a push consumer next has timed work of its own: its heartbeat, or more of a
+    /// backlog (at once: `now_hint` is in the past).
     pub(crate) fn push_deadline(&self, now_hint: Timestamp) -> Option<Timestamp> {
-        let mut next = self.push.next_heartbeat;
-        if self.push.backlog && self.push.fc_pending.is_none() {
-            next = Some(next.map_or(now_hint, |n| n.min(now_hint)));
-        }
-        if let Some(due) = self
-            .pending
-            .values()
-            .filter(|p| !p.queued)
-            .map(|p| Timestamp(p.deadline))
+        let backlog = (self.push.backlog && self.push.fc_pending.is_none()).then_some(now_hint);
+        [self.push.next_heartbeat, backlog]
+            .into_iter()
+            .flatten()
             .min()
-        {
-            next = Some(next.map_or(due, |n| n.min(due)));
-        }
-        next
     }
 
     /// Whether anyone subscribes to the deliver subject (the router checks at each tick): an

@@ -14,6 +14,10 @@
 //! | `consumers` | `CONSUMER.*` requests, `MSG.NEXT`, acks on `$JS.ACK.…` |
 //! | `commit` | publishes into streams, pending acks, sync jobs and their completion |
 //! | `persist` | what goes into the metadata store and how the engine is rebuilt from it |
+//! | `budget` | the store's disk budget: measuring, evicting, refusing |
+//! | `push` | push consumers' subscriber interest and flow-control replies |
+//! | `interest` | interest retention: when acknowledged messages go |
+//! | [`forward`] | what the uplink's forwarders read: records, identities, cursors, holds |
 //!
 //! # Life of a publish into a stream
 //! `on_publish` finds the stream through the capture sublist, `Stream::publish` appends it
@@ -30,6 +34,7 @@ mod consumers;
 pub mod forward;
 mod interest;
 mod persist;
+mod push;
 mod streams;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -435,7 +440,7 @@ impl JetStream {
     }
 
     /// Lets the consumers of stream `id` deliver what they can.
-    fn poll_consumers(&mut self, id: usize, now: Timestamp) {
+    pub(super) fn poll_consumers(&mut self, id: usize, now: Timestamp) {
         let Some(slot) = self.slots.get_mut(id) else {
             return;
         };
@@ -451,65 +456,6 @@ impl JetStream {
             // Deliveries to `ack_policy: none` consumers count as acknowledgements.
             self.release_interest(id, &[]);
         }
-    }
-
-    /// Tells every push consumer whether its deliver subject has subscribers (`interest`
-    /// asks the router); those that just gained one start delivering. The router calls it
-    /// after subscriptions change and after consumer API requests, and every tick.
-    pub fn refresh_push_interest(
-        &mut self,
-        now: Timestamp,
-        interest: &mut dyn FnMut(&[u8]) -> bool,
-    ) {
-        let mut started = Vec::new();
-        for (id, slot) in self.slots.iter_mut() {
-            for c in slot.consumers.values_mut().filter(|c| c.is_push()) {
-                let has = interest(c.config().deliver_subject.as_bytes());
-                if c.note_interest(has, now) {
-                    log::debug!(
-                        "consumer {}/{}: deliver subject has interest; pushing",
-                        slot.stream.name(),
-                        c.name()
-                    );
-                    started.push(id);
-                }
-            }
-        }
-        started.dedup();
-        for id in started {
-            self.poll_consumers(id, now);
-        }
-    }
-
-    /// Whether any push consumer exists (the router skips interest refreshes otherwise).
-    pub fn has_push_consumers(&self) -> bool {
-        self.slots
-            .iter()
-            .any(|(_, s)| s.consumers.values().any(Consumer::is_push))
-    }
-
-    /// A reply to a push consumer's flow-control request (`$JS.FC.<stream>.<consumer>.<n>`):
-    /// delivery resumes. Returns whether it was one.
-    fn on_flow_control(&mut self, rest: &[u8], now: Timestamp) -> bool {
-        let Ok(rest) = std::str::from_utf8(rest) else {
-            return false;
-        };
-        let mut parts = rest.splitn(3, '.');
-        let (Some(stream), Some(consumer), Some(n)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return false;
-        };
-        let (Ok(id), Ok(n)) = (self.slot_id(stream), n.parse::<u64>()) else {
-            return false;
-        };
-        let resumed = self.slots[id]
-            .consumers
-            .get_mut(consumer)
-            .is_some_and(|c| c.flow_control_reply(n));
-        if resumed {
-            self.poll_consumers(id, now);
-        }
-        true
     }
 
     /// Stream `id` by name.

@@ -98,7 +98,7 @@ impl Router {
         let now = Instant::now();
         let mut frames = Vec::new();
         let hub = &mut up.hub;
-        for (i, slot) in up.forwards.iter_mut().enumerate() {
+        for (slot, prefix) in up.forwards.iter_mut().zip(&up.reply_prefixes) {
             let Some(f) = slot else { continue };
             let Some(stream) = js.engine.stream(f.stream()) else {
                 continue;
@@ -108,14 +108,12 @@ impl Router {
                 continue;
             }
             let room = FORWARD_ROOM.saturating_sub(client.out.pending());
-            let mut prefix = up.inbox.clone();
-            prefix.extend_from_slice(format!("{i}.").as_bytes());
             f.pump(
                 &src,
                 now,
                 room,
                 &mut |s| hub.has_interest(s),
-                &prefix,
+                prefix,
                 &mut frames,
             );
             for fr in frames.drain(..) {

@@ -54,6 +54,8 @@ pub(crate) struct UplinkState {
     lds: Vec<u8>,
     /// Prefix of the replies the forwarders ask for: `_LFD.<random>.`.
     pub(super) inbox: Vec<u8>,
+    /// Each forwarder's reply prefix: `<inbox><index>.`.
+    pub(super) reply_prefixes: Vec<Vec<u8>>,
     /// The hub link, from its CONNECT until it closes.
     pub(super) link: Option<ClientId>,
     /// The hub answered our first PING: its interest burst is in.
@@ -87,10 +89,14 @@ impl Router {
     /// replay into it.
     pub fn enable_uplink(&mut self, node: &str, forward: Vec<Forward>) {
         let max = self.limits.max_subscriptions_total;
+        let inbox = format!("_LFD.{}.", random_token());
         self.uplink = Some(UplinkState {
             node: node.to_owned(),
             lds: format!("$LDS.{}", random_token()).into_bytes(),
-            inbox: format!("_LFD.{}.", random_token()).into_bytes(),
+            reply_prefixes: (0..forward.len())
+                .map(|i| format!("{inbox}{i}.").into_bytes())
+                .collect(),
+            inbox: inbox.into_bytes(),
             link: None,
             ready: false,
             pings_out: 0,

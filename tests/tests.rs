@@ -24,6 +24,8 @@ mod jetstream_pull;
 mod jetstream_push;
 /// async-nats streams: CRUD, publish acks, dedupe, expectations, get/delete, purge, limits.
 mod jetstream_streams;
+/// Per-message TTLs, `never` against max_age, KV keys with a TTL and limit markers.
+mod jetstream_ttl;
 /// Server PINGs and the stale-connection cut-off.
 mod keepalive;
 /// max_connections and graceful shutdown on SIGTERM.

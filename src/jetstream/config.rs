@@ -210,6 +210,13 @@ impl StreamConfig {
         if self.subjects.is_empty() && self.mirror.is_none() && self.sources.is_empty() {
             self.subjects.push(self.name.clone());
         }
+        if self.subject_delete_marker_ttl >= 1_000_000_000 {
+            // Markers are TTL'd roll-ups: they need both, and purging (nats-server turns
+            // them on rather than refusing, outside pedantic mode).
+            self.allow_msg_ttl = true;
+            self.allow_rollup_hdrs = true;
+            self.deny_purge = false;
+        }
         self.metadata.remove(LEVEL_KEY);
         self.metadata.remove(VERSION_KEY);
         self.metadata.insert(

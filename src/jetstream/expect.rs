@@ -26,8 +26,16 @@ pub enum Rollup {
 pub enum Ttl {
     /// `never`: exempt from `max_age`.
     Never,
-    /// Expire after this many seconds (≥ 1).
+    /// Expire after this many seconds; `0` (from plain digits like `00`) means no TTL, as in
+    /// nats-server.
     Seconds(u64),
+}
+
+impl Ttl {
+    /// Whether this asks for anything (`Seconds(0)` does not).
+    pub fn is_set(self) -> bool {
+        self != Ttl::Seconds(0)
+    }
 }
 
 /// What the headers ask for. Values borrow from the header block.
@@ -145,7 +153,7 @@ impl<'a> PublishExpectations<'a> {
         if self.stream.is_some_and(|s| s != st.name.as_bytes()) {
             return Err(ApiError::expected_stream_mismatch());
         }
-        if self.ttl.is_some() && !st.allow_msg_ttl {
+        if self.ttl.is_some_and(Ttl::is_set) && !st.allow_msg_ttl {
             return Err(ApiError::msg_ttl_disabled());
         }
         match self.last_subject_seq {

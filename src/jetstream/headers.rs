@@ -38,6 +38,35 @@ pub fn header_value<'a>(block: &'a [u8], key: &str) -> Option<&'a [u8]> {
     Some(&rest[..end])
 }
 
+/// `block` with every line keyed exactly `key` dropped and `key: value` added last
+/// (nats-server's `removeHeaderIfPresent` then `genHeader`). An empty block gets a version
+/// line first.
+pub fn with_header(block: &[u8], key: &str, value: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(block.len() + key.len() + value.len() + 16);
+    let body = block.strip_suffix(b"\r\n\r\n").unwrap_or(block);
+    let mut lines = body
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    out.extend_from_slice(
+        lines
+            .next()
+            .filter(|l| !l.is_empty())
+            .unwrap_or(VERSION_LINE),
+    );
+    out.extend_from_slice(b"\r\n");
+    for line in lines {
+        let keyed = line
+            .strip_prefix(key.as_bytes())
+            .is_some_and(|r| r.first() == Some(&b':'));
+        if !keyed && !line.is_empty() {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(format!("{key}: {value}\r\n\r\n").as_bytes());
+    out
+}
+
 /// Position of `needle` in `hay` (`needle` non-empty).
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)

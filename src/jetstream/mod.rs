@@ -44,7 +44,8 @@
 //!   nats-server ignores it.
 //! * `_nats.ver` in responses is whatever version the caller advertises in INFO.
 //!
-//! Not here yet (issue 5): push and ordered consumers, interest retention, per-message TTLs.
+//! Push and ordered consumers, interest retention and per-message TTLs live in `consumer/`,
+//! `engine/` and `stream/` (issue 5).
 
 pub mod api;
 pub mod config;

@@ -1,7 +1,7 @@
 //! JetStream timestamps as nats-server writes them: RFC 3339 UTC with nanoseconds, trailing
 //! zeros of the fraction trimmed (Go's `time.RFC3339Nano`), and Go's zero time for "never".
 //!
-//! Owns: the text form of a timestamp. Must not: read the clock; callers pass nanoseconds
+//! Owns: the text form of a timestamp, and Go's `time.Duration.String()`. Must not: read the clock; callers pass nanoseconds
 //! since the Unix epoch. Hands off to: `response` (`created`, `ts`, `first_ts`, `time`).
 
 use std::time::{Duration, UNIX_EPOCH};
@@ -44,9 +44,43 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Go's `time.Duration.String()` (`Exceeded MaxRequestExpires of …`, a marker's `Nats-TTL`): `1.5s`,
+/// `2m0s`, `1h0m0s`, `500ms`, `10µs`, `7ns`.
+pub fn go_duration_string(ns: u64) -> String {
+    fn frac(v: u64, unit: u64) -> String {
+        let whole = v / unit;
+        let rest = v % unit;
+        if rest == 0 {
+            return whole.to_string();
+        }
+        let digits = unit.to_string().len() - 1;
+        let f = format!("{rest:0digits$}");
+        format!("{whole}.{}", f.trim_end_matches('0'))
+    }
+    const US: u64 = 1_000;
+    const MS: u64 = 1_000_000;
+    const S: u64 = 1_000_000_000;
+    match ns {
+        0 => "0s".to_owned(),
+        n if n < US => format!("{n}ns"),
+        n if n < MS => format!("{}µs", frac(n, US)),
+        n if n < S => format!("{}ms", frac(n, MS)),
+        n => {
+            let (h, rem) = (n / (3600 * S), n % (3600 * S));
+            let (m, rem) = (rem / (60 * S), rem % (60 * S));
+            let s = frac(rem, S);
+            match (h, m) {
+                (0, 0) => format!("{s}s"),
+                (0, m) => format!("{m}m{s}s"),
+                (h, m) => format!("{h}h{m}m{s}s"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Timestamp;
+    use super::{go_duration_string, Timestamp};
 
     #[test]
     fn go_rfc3339_nano_table() {
@@ -62,6 +96,20 @@ mod tests {
         ];
         for (ns, want) in table {
             assert_eq!(Timestamp(*ns).to_rfc3339(), *want, "{ns}");
+        }
+    }
+
+    #[test]
+    fn go_durations() {
+        for (ns, want) in [
+            (1_500_000_000, "1.5s"),
+            (120_000_000_000, "2m0s"),
+            (3_600_000_000_000, "1h0m0s"),
+            (500_000_000, "500ms"),
+            (10_000, "10µs"),
+            (7, "7ns"),
+        ] {
+            assert_eq!(go_duration_string(ns), want);
         }
     }
 }

@@ -12,10 +12,11 @@ use crate::store::StoredMsg;
 
 use super::ack::{ack_subject, AckSubject};
 use super::config::AckPolicy;
-use super::pull::{after, go_duration_string, parse_pull, Waiting};
+use super::pull::{after, parse_pull, Waiting};
 use super::push::headers_only;
 use super::state::{Consumer, Pending, HARD_MAX_WAITING};
 use super::status;
+use crate::jetstream::time::go_duration_string;
 
 /// A delivery about to be made: its counts and ack subject.
 pub(crate) struct Prepared {

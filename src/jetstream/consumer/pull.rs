@@ -130,40 +130,6 @@ impl Waiting {
     }
 }
 
-/// Go's `time.Duration.String()` for the `Exceeded MaxRequestExpires of …` text: `1.5s`,
-/// `2m0s`, `1h0m0s`, `500ms`, `10µs`, `7ns`.
-pub fn go_duration_string(ns: u64) -> String {
-    fn frac(v: u64, unit: u64) -> String {
-        let whole = v / unit;
-        let rest = v % unit;
-        if rest == 0 {
-            return whole.to_string();
-        }
-        let digits = unit.to_string().len() - 1;
-        let f = format!("{rest:0digits$}");
-        format!("{whole}.{}", f.trim_end_matches('0'))
-    }
-    const US: u64 = 1_000;
-    const MS: u64 = 1_000_000;
-    const S: u64 = 1_000_000_000;
-    match ns {
-        0 => "0s".to_owned(),
-        n if n < US => format!("{n}ns"),
-        n if n < MS => format!("{}µs", frac(n, US)),
-        n if n < S => format!("{}ms", frac(n, MS)),
-        n => {
-            let (h, rem) = (n / (3600 * S), n % (3600 * S));
-            let (m, rem) = (rem / (60 * S), rem % (60 * S));
-            let s = frac(rem, S);
-            match (h, m) {
-                (0, 0) => format!("{s}s"),
-                (0, m) => format!("{m}m{s}s"),
-                (h, m) => format!("{h}h{m}m{s}s"),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,19 +155,5 @@ mod tests {
             "heartbeat value too large"
         );
         assert!(parse_pull(br#"{"batch":"x"}"#).is_err());
-    }
-
-    #[test]
-    fn go_durations() {
-        for (ns, want) in [
-            (1_500_000_000, "1.5s"),
-            (120_000_000_000, "2m0s"),
-            (3_600_000_000_000, "1h0m0s"),
-            (500_000_000, "500ms"),
-            (10_000, "10µs"),
-            (7, "7ns"),
-        ] {
-            assert_eq!(go_duration_string(ns), want);
-        }
     }
 }

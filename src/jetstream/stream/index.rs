@@ -2,7 +2,8 @@
 //!
 //! Owns: for every seq between the first and the last live message, its timestamp, encoded
 //! size and subject id (a dense deque, dead seqs kept as tombstones so a seq is an offset);
-//! the set of interior dead seqs; and per subject the ascending deque of its live seqs.
+//! the set of interior dead seqs; per subject the ascending deque of its live seqs; and the
+//! per-message TTLs ([`MsgTtls`], forgotten here whenever a message is).
 //! Must not: touch the log (the stream removes a message from the log first, then here).
 //! Hands off to: the stream's limits, lookups and `MessageSource`.
 //!
@@ -18,6 +19,8 @@
 //! tombstones only until the oldest live message goes.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use super::ttl::MsgTtls;
 
 /// Subject id of a dead seq.
 const DEAD: u32 = u32::MAX;
@@ -56,6 +59,8 @@ pub(super) struct Index {
     ids: HashMap<Box<[u8]>, u32>,
     /// Timestamp of the last message ever inserted (0 if none since open).
     last_ts: i64,
+    /// `Nats-TTL` of live messages.
+    ttls: MsgTtls,
 }
 
 impl Index {
@@ -136,6 +141,7 @@ impl Index {
         e.subject = DEAD;
         self.interior.insert(seq);
         self.unlink(id, seq);
+        self.ttls.forget(seq);
         self.trim();
         Some(size)
     }
@@ -173,6 +179,7 @@ impl Index {
 
     /// Forgets every message below `seq` (after the log purged them).
     pub(super) fn remove_below(&mut self, seq: u64) {
+        self.ttls.forget_below(seq);
         while self.base < seq {
             let Some(e) = self.entries.pop_front() else {
                 break;
@@ -198,6 +205,11 @@ impl Index {
     /// Lowest live seq.
     pub(super) fn first(&self) -> Option<u64> {
         (!self.entries.is_empty()).then_some(self.base)
+    }
+
+    /// Highest live seq.
+    pub(super) fn last(&self) -> Option<u64> {
+        (!self.entries.is_empty()).then(|| self.base + self.entries.len() as u64 - 1)
     }
 
     /// Timestamp of the lowest live message.
@@ -255,6 +267,23 @@ impl Index {
     /// Distinct subjects with live messages.
     pub(super) fn num_subjects(&self) -> u64 {
         self.ids.len() as u64
+    }
+
+    /// The subject of live `seq`.
+    pub(super) fn subject_of(&self, seq: u64) -> Option<&[u8]> {
+        self.slot(self.entry(seq)?.subject).map(|s| &*s.name)
+    }
+
+    /// Per-message TTLs of the live messages.
+    pub(super) fn ttls(&self) -> &MsgTtls {
+        &self.ttls
+    }
+
+    /// Records live `seq`'s TTL (see [`MsgTtls::set`]).
+    pub(super) fn set_ttl(&mut self, seq: u64, expires: Option<i64>) {
+        if self.entry(seq).is_some() {
+            self.ttls.set(seq, expires);
+        }
     }
 
     /// Live seqs of literal `subject`, ascending.

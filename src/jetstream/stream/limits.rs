@@ -1,18 +1,16 @@
-//! Discard-old limits and `max_age` for a [`Stream`]: which messages go, and the record of
-//! what went.
+//! Discard-old limits for a [`Stream`]: which messages go, and the record of what went.
 //!
 //! Owns: `max_msgs_per_subject` (always removes the subject's oldest, as nats-server does,
-//! whatever the discard policy), `max_msgs` / `max_bytes` with `discard: old`, `max_age`
-//! expiry, and the bounded list of evicted ranges ([`MAX_EVICTION_RANGES`]; past it new
+//! whatever the discard policy), `max_msgs` / `max_bytes` with `discard: old`, the
+//! forwarding hold, and the bounded list of evicted ranges ([`MAX_EVICTION_RANGES`]; past it new
 //! ranges widen the last one). Must not: refuse publishes (that is `publish.rs`), count
 //! purges or explicit deletes as evictions. Hands off to: the log (per-message deletes; for
 //! long runs of the oldest messages a purge that deletes whole segments) and the engine
-//! (`take_evictions`, `next_expiry`).
+//! (`take_evictions`). Time-based removal (`max_age`, `Nats-TTL`) is `expiry.rs`.
 
-use super::{api_err, ns, ts, Stream};
+use super::{api_err, Stream};
 use crate::jetstream::config::Discard;
 use crate::jetstream::error::ApiError;
-use crate::jetstream::time::Timestamp;
 use crate::store::Evicted;
 
 /// Eviction ranges kept between two `take_evictions` calls.
@@ -152,7 +150,7 @@ impl Stream {
     }
 
     /// Whether limits may remove `seq` now.
-    fn may_evict(&self, seq: u64) -> bool {
+    pub(super) fn may_evict(&self, seq: u64) -> bool {
         self.hold.is_none_or(|h| seq <= h)
     }
 
@@ -198,39 +196,5 @@ impl Stream {
         }
         self.enforce_size_limits()?;
         self.drop_dead_segments()
-    }
-
-    /// `max_age`: removes every message stored at or before `now - max_age`; returns how many.
-    ///
-    /// # Errors
-    /// The store failed while removing.
-    pub fn expire(&mut self, now: Timestamp) -> Result<u64, ApiError> {
-        if self.config.max_age <= 0 {
-            return Ok(0);
-        }
-        let cutoff = ns(now).saturating_sub(self.config.max_age);
-        let upto = self
-            .index
-            .live_from(0)
-            .take_while(|&(seq, t, _)| t <= cutoff && self.may_evict(seq))
-            .last()
-            .map(|(seq, _, _)| seq + 1);
-        match upto {
-            Some(upto) => self.remove_below(upto, true),
-            None => Ok(0),
-        }
-    }
-
-    /// When [`Stream::expire`] next has work: the oldest message's time + `max_age`; `None`
-    /// when `max_age` is 0 or the stream is empty.
-    pub fn next_expiry(&self) -> Option<Timestamp> {
-        if self.config.max_age <= 0 {
-            return None;
-        }
-        if !self.may_evict(self.index.first()?) {
-            return None; // re-armed when the hold moves (the engine re-reads deadlines)
-        }
-        let first = self.index.first_ts()?;
-        Some(ts(first.saturating_add(self.config.max_age).max(1)))
     }
 }

@@ -15,7 +15,9 @@
 //! | `index.rs` | per-seq and per-subject index (memory cost in its header) |
 //! | `dedupe.rs` | the `Nats-Msg-Id` window, capped at 100k ids |
 //! | `publish.rs` | [`Stream::publish`]: size, expectations, dedupe, discard new, rollup |
-//! | `limits.rs` | discard-old enforcement, `max_age` expiry, eviction records |
+//! | `limits.rs` | discard-old enforcement, the forwarding hold, eviction records |
+//! | `expiry.rs` | `max_age`, `Nats-TTL` expiry, subject delete markers |
+//! | `ttl.rs` | the per-message TTLs of live messages (memory cost in its header) |
 //! | `purge.rs` | STREAM.PURGE and MSG.DELETE |
 //! | `lookup.rs` | subject lookups and the [`MessageSource`] implementation |
 //!
@@ -26,10 +28,12 @@
 //! previous message's is stored with the previous timestamp, so time search stays a binary
 //! search.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use super::config::StreamConfig;
 use super::error::ApiError;
+use super::expect::{parse_ttl, Ttl};
 use super::headers::header_value;
 use super::response::StreamState;
 use super::time::Timestamp;
@@ -39,11 +43,13 @@ use crate::store::{
 };
 
 mod dedupe;
+mod expiry;
 mod index;
 mod limits;
 mod lookup;
 mod publish;
 mod purge;
+mod ttl;
 
 #[cfg(test)]
 mod tests;
@@ -87,6 +93,8 @@ pub struct Stream {
     /// Forwarded stream: the highest seq the hub has acknowledged. `max_msgs`, `max_bytes`
     /// and `max_age` never remove a record above it (the store's disk budget still may).
     hold: Option<u64>,
+    /// Every live seq below this is `Nats-TTL: never` (a cache for `expiry.rs`).
+    aging_from: Cell<u64>,
 }
 
 /// nanoseconds as the store keeps them.
@@ -97,6 +105,21 @@ fn ns(t: Timestamp) -> i64 {
 /// A store timestamp as a [`Timestamp`] (negative → "never").
 fn ts(ns: i64) -> Timestamp {
     Timestamp(u64::try_from(ns).unwrap_or(0))
+}
+
+/// What [`index::Index::set_ttl`] records for a message stored at `stamp` with `ttl`:
+/// `Some(expiry)`, `None` for `never`; `Seconds(0)` means no TTL and is never passed here.
+fn ttl_expiry(ttl: Ttl, stamp: i64) -> Option<i64> {
+    match ttl {
+        Ttl::Never => None,
+        Ttl::Seconds(s) => Some(
+            stamp.saturating_add(
+                i64::try_from(s)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1_000_000_000),
+            ),
+        ),
+    }
 }
 
 /// A store failure as the API error a client sees: oversized → 10054, else 10077 (503).
@@ -158,6 +181,7 @@ impl Stream {
             dirty: false,
             evictions: Vec::new(),
             hold: None,
+            aging_from: Cell::new(0),
         };
         stream.rebuild(ns(now))?;
         Ok(stream)
@@ -170,6 +194,7 @@ impl Stream {
         let mut index = Index::default();
         let mut dedupe = Dedupe::new(dedupe::MAX_IDS);
         let mut last_msg_id = Vec::new();
+        let ttls = self.config.allow_msg_ttl;
         self.log().scan_live(&mut |m| {
             let size = crate::store::record::encoded_len(
                 m.subject.len(),
@@ -178,6 +203,14 @@ impl Stream {
             ) as u64;
             let stamp = m.timestamp_ns.max(index.last_ts());
             index.insert(m.seq, m.subject, stamp, size);
+            if ttls {
+                if let Some(ttl) = header_value(m.headers, "Nats-TTL")
+                    .and_then(parse_ttl)
+                    .filter(|t| t.is_set())
+                {
+                    index.set_ttl(m.seq, ttl_expiry(ttl, stamp));
+                }
+            }
             let id = header_value(m.headers, "Nats-Msg-Id").filter(|v| !v.is_empty());
             if let Some(id) = id.filter(|_| m.timestamp_ns >= window_start) {
                 dedupe.insert(id, m.seq, m.timestamp_ns);
@@ -187,6 +220,7 @@ impl Stream {
             }
         })?;
         self.index = index;
+        self.aging_from.set(0);
         self.dedupe = dedupe;
         self.last_msg_id = last_msg_id;
         Ok(())

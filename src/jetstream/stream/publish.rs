@@ -11,13 +11,16 @@
 //! whose subject is at `max_msgs_per_subject` passes `max_msgs` (and `max_bytes`, if the
 //! subject's oldest message is at least as large) since storing it removes that one.
 //!
-//! `Nats-TTL` on a stream with `allow_msg_ttl` is accepted, but the per-message TTL is not
-//! applied yet: such messages follow `max_age` like any other.
+//! `Nats-TTL` on a stream with `allow_msg_ttl` is recorded for `expiry.rs`. With
+//! `subject_delete_marker_ttl` set (and `max_msgs_per_subject` other than 1), a shorter TTL is
+//! raised to the marker TTL and the stored header says so, as nats-server does: otherwise a
+//! marker could outlive the message it stands for.
 
-use super::{api_err, ns, Published, Stream};
+use super::{api_err, ns, ttl_expiry, Published, Stream};
 use crate::jetstream::config::Discard;
 use crate::jetstream::error::ApiError;
-use crate::jetstream::expect::{ExpectState, PublishExpectations, Rollup, Verdict};
+use crate::jetstream::expect::{ExpectState, PublishExpectations, Rollup, Ttl, Verdict};
+use crate::jetstream::headers::with_header;
 use crate::jetstream::time::Timestamp;
 use crate::store::record::encoded_len;
 
@@ -69,6 +72,15 @@ impl Stream {
                 Verdict::Store(rollup) => rollup,
             }
         };
+        let ttl = exp.ttl.filter(|t| t.is_set() && self.config.allow_msg_ttl);
+        let (ttl, raised) = match (ttl, self.marker_min_ttl()) {
+            (Some(Ttl::Seconds(s)), Some(min)) if s < min => {
+                let hdr = with_header(hdr, "Nats-TTL", &min.to_string());
+                (Some(Ttl::Seconds(min)), Some(hdr))
+            }
+            (ttl, _) => (ttl, None),
+        };
+        let hdr = raised.as_deref().unwrap_or(hdr);
         let size = encoded_len(subject.len(), hdr.len(), payload.len()) as u64;
         self.check_discard_new(subject, size, rollup.is_some())?;
         let seq = self
@@ -77,6 +89,9 @@ impl Stream {
             .map_err(api_err)?;
         self.dirty = true;
         self.index.insert(seq, subject, stamp, size);
+        if let Some(ttl) = ttl {
+            self.index.set_ttl(seq, ttl_expiry(ttl, stamp));
+        }
         if let Some(id) = exp.msg_id {
             self.dedupe.insert(id, seq, stamp);
         }
@@ -98,6 +113,13 @@ impl Stream {
             seq,
             duplicate: false,
         })
+    }
+
+    /// The least TTL a message may carry: the subject delete marker TTL in seconds, when
+    /// markers are on and `max_msgs_per_subject` is not 1.
+    fn marker_min_ttl(&self) -> Option<u64> {
+        let secs = u64::try_from(self.config.subject_delete_marker_ttl / 1_000_000_000).ok()?;
+        (secs > 0 && self.config.max_msgs_per_subject != 1).then_some(secs)
     }
 
     /// nats-server's discard-new checks (memstore `storeRawMsg`), before the append.

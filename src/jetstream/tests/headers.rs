@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::captured as cap;
 use crate::jetstream::expect::{parse_ttl, ExpectState, PublishExpectations, Rollup, Ttl, Verdict};
-use crate::jetstream::headers::{header_value, HeaderBlock, HeaderError};
+use crate::jetstream::headers::{header_value, with_header, HeaderBlock, HeaderError};
 use crate::jetstream::pub_ack::pub_ack_error;
 
 #[test]
@@ -263,4 +263,14 @@ fn ttl_table() {
             .err_code,
         10165
     );
+}
+
+#[test]
+fn with_header_replaces_and_appends() {
+    let block = b"NATS/1.0\r\nNats-TTL: 5\r\nA: 1\r\nNats-TTL-X: y\r\n\r\n";
+    assert_eq!(
+        with_header(block, "Nats-TTL", "30"),
+        b"NATS/1.0\r\nA: 1\r\nNats-TTL-X: y\r\nNats-TTL: 30\r\n\r\n"
+    );
+    assert_eq!(with_header(b"", "K", "v"), b"NATS/1.0\r\nK: v\r\n\r\n");
 }

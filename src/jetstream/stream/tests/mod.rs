@@ -5,9 +5,11 @@
 //! |---|---|
 //! | `publish.rs` | limits (discard old and new, per subject), size, expectations, dedupe, rollup, expiry, update |
 //! | `store.rs` | purge, delete, `MessageSource`, reopen, segment eviction, sync |
+//! | `ttl.rs` | `Nats-TTL`, `never` against `max_age`, subject delete markers, TTLs after reopen |
 
 mod publish;
 mod store;
+mod ttl;
 
 use std::path::Path;
 

@@ -18,6 +18,8 @@ mod crash;
 mod diskfull;
 /// JetStream API error codes for malformed and misdirected requests, as nats-server's.
 mod jetstream_errors;
+/// Replay policy original and push rate limits.
+mod jetstream_pace;
 /// async-nats pull consumers: fetch, batch, messages(), acks, redelivery, work queues, restart.
 mod jetstream_pull;
 /// async-nats push and ordered consumers (heartbeats, flow control) and a KV session.

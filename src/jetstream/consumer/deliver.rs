@@ -26,6 +26,14 @@ pub(crate) struct Prepared {
     reply: Vec<u8>,
 }
 
+impl Prepared {
+    /// What delivering `msg` with this ack subject costs, as nats-server counts it for
+    /// `max_bytes` and rate limits: subject, reply, headers and payload.
+    pub(crate) fn size_of(&self, msg: &StoredMsg) -> u64 {
+        (msg.subject.len() + self.reply.len() + msg.headers.len() + msg.payload.len()) as u64
+    }
+}
+
 /// Where the next message comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum From {
@@ -145,6 +153,7 @@ impl Consumer {
     /// calls it after every publish into the stream, after acks, and at `next_deadline`.
     pub fn poll(&mut self, src: &dyn MessageSource, now: Timestamp, out: &mut Vec<Outgoing>) {
         self.expire_pending(now);
+        self.pace.start(src.last_seq());
         if self.is_push() {
             self.deliver_push(src, now, out);
             self.push_heartbeat(now, out);
@@ -166,7 +175,13 @@ impl Consumer {
                 !self.is_durable(),
             )
         } else {
-            let requests = self.waiting.iter().filter_map(Waiting::deadline).min();
+            let paced = self.pace.until().filter(|_| !self.waiting.is_empty());
+            let requests = self
+                .waiting
+                .iter()
+                .filter_map(Waiting::deadline)
+                .chain(paced)
+                .min();
             (requests, !self.waiting.is_empty(), self.waiting.is_empty())
         };
         let redelivery = if delivering {
@@ -262,13 +277,15 @@ impl Consumer {
                 break;
             };
             let prep = self.prepare(from, &msg, src);
-            let size =
-                (msg.subject.len() + prep.reply.len() + msg.headers.len() + msg.payload.len())
-                    as u64;
+            let size = prep.size_of(&msg);
             if w.limit_bytes && size > w.bytes_left {
                 let h = status::max_bytes_exceeded(w.remaining, w.bytes_left);
                 out.push(Outgoing::status(&w.reply, h));
                 continue;
+            }
+            if !self.pace.admit(msg.seq, msg.timestamp_ns, size, now) {
+                self.waiting.push_front(w);
+                break;
             }
             self.emit(from, msg, prep, w.reply.clone(), now, out);
             w.delivered += 1;
@@ -297,7 +314,7 @@ impl Consumer {
     }
 
     /// The ack subject and counts for delivering `msg` (from `from`) next.
-    fn prepare(&self, from: From, msg: &StoredMsg, src: &dyn MessageSource) -> Prepared {
+    pub(crate) fn prepare(&self, from: From, msg: &StoredMsg, src: &dyn MessageSource) -> Prepared {
         let delivered = match from {
             From::Redeliver => self.pending.get(&msg.seq).map_or(1, |p| p.delivered + 1),
             _ => 1,
@@ -331,7 +348,7 @@ impl Consumer {
 
     /// Takes `msg` and hands it to `to` (with `headers_only`, its headers and size only).
     /// Returns the bytes delivered.
-    fn emit(
+    pub(crate) fn emit(
         &mut self,
         from: From,
         msg: StoredMsg,
@@ -371,20 +388,6 @@ impl Consumer {
             payload,
         });
         size
-    }
-
-    /// [`Consumer::prepare`] then [`Consumer::emit`]: one delivery to `to`.
-    pub(crate) fn deliver_one(
-        &mut self,
-        from: From,
-        msg: StoredMsg,
-        to: Vec<u8>,
-        now: Timestamp,
-        out: &mut Vec<Outgoing>,
-        src: &dyn MessageSource,
-    ) -> u64 {
-        let prep = self.prepare(from, &msg, src);
-        self.emit(from, msg, prep, to, now, out)
     }
 
     /// Records a delivery of `msg`: cursor, pending entry, activity.

@@ -17,6 +17,7 @@
 //! | `deliver` | `pull`, `poll`, `next_deadline`, `close` |
 //! | `push` | push delivery to `deliver_subject`: heartbeats, flow control, `headers_only` |
 //! | `settle` | `ack` |
+//! | `pace` | replay original and push rate limits: when the next message may go |
 //! | [`info`] | [`ConsumerInfo`] and the create/info/list replies |
 //! | [`status`] | the 100/400/404/408/409 status header blocks |
 //!
@@ -34,8 +35,10 @@
 //!
 //! # Where leafd differs from nats-server (on purpose)
 //!
-//! * `replay_policy: original`, `rate_limit_bps` on push consumers, `pause_until`, priority
-//!   groups and `ack_policy: flow_control` are refused with 10052 naming the feature.
+//! * `pause_until`, priority groups and `ack_policy: flow_control` are refused with 10052
+//!   naming the feature.
+//! * A rate-limited push consumer's burst is 1 MiB whatever the stream's `max_msg_size`
+//!   (nats-server uses that, or the account's max payload).
 //!   Pull-config `idle_heartbeat`/`flow_control`/`direct`/`rate_limit_bps` get nats-server's
 //!   own codes (10088/10089/10090/10086).
 //! * Push consumers send a flow-control request every 512 KiB delivered (nats-server sizes
@@ -52,6 +55,7 @@ pub mod config;
 pub mod create;
 mod deliver;
 pub mod info;
+mod pace;
 pub mod pull;
 mod push;
 mod settle;

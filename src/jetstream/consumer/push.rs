@@ -78,7 +78,7 @@ impl Consumer {
     }
 
     /// Pushes what may go now: redeliveries, then new messages, within `max_ack_pending`,
-    /// a burst, and flow control.
+    /// a burst, flow control, and the pace (replay original, rate limit).
     pub(crate) fn deliver_push(
         &mut self,
         src: &dyn MessageSource,
@@ -100,7 +100,14 @@ impl Consumer {
             let Some((from, msg)) = self.peek(src) else {
                 break;
             };
-            let size = self.deliver_one(from, msg, to.clone(), now, out, src);
+            let prep = self.prepare(from, &msg, src);
+            if !self
+                .pace
+                .admit(msg.seq, msg.timestamp_ns, prep.size_of(&msg), now)
+            {
+                break;
+            }
+            let size = self.emit(from, msg, prep, to.clone(), now, out);
             sent += 1;
             self.push.bytes_since_fc += size;
             if flow_control && self.push.bytes_since_fc >= FC_BYTES {
@@ -164,7 +171,8 @@ impl Consumer {
     /// backlog (at once: `now_hint` is in the past).
     pub(crate) fn push_deadline(&self, now_hint: Timestamp) -> Option<Timestamp> {
         let backlog = (self.push.backlog && self.push.fc_pending.is_none()).then_some(now_hint);
-        [self.push.next_heartbeat, backlog]
+        let paced = self.pace.until().filter(|_| self.push.active);
+        [self.push.next_heartbeat, backlog, paced]
             .into_iter()
             .flatten()
             .min()

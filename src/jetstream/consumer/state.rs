@@ -14,6 +14,7 @@ use crate::jetstream::source::MessageSource;
 use crate::jetstream::time::Timestamp;
 
 use super::config::{AckPolicy, ConsumerConfig, DeliverPolicy};
+use super::pace::Pace;
 use super::pull::Waiting;
 use super::push::PushState;
 
@@ -90,6 +91,8 @@ pub struct Consumer {
     pub(crate) dirty: bool,
     /// Push consumers' runtime state (unused by pull consumers).
     pub(crate) push: PushState,
+    /// Replay original and rate limit (runtime only).
+    pub(crate) pace: Pace,
 }
 
 impl Consumer {
@@ -148,6 +151,7 @@ impl Consumer {
         Ok(Consumer {
             stream: stream.to_owned(),
             name,
+            pace: Pace::new(&config),
             config,
             filters,
             created,
@@ -191,6 +195,7 @@ impl Consumer {
             stream: stream.to_owned(),
             name: state.name,
             filters: state.config.filters(),
+            pace: Pace::new(&state.config),
             config: state.config,
             created: Timestamp(state.created),
             next_seq: state.next_seq.max(1),
@@ -259,6 +264,9 @@ impl Consumer {
     /// Applies an update already checked with `validate_update`. The cursor and pending
     /// acks are kept; new limits apply from the next delivery.
     pub fn update(&mut self, config: ConsumerConfig) {
+        if config.rate_limit != self.config.rate_limit {
+            self.pace.set_rate(config.rate_limit);
+        }
         self.filters = config.filters();
         self.config = config;
         self.dirty = true;

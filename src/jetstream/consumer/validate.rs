@@ -11,7 +11,7 @@ use crate::jetstream::config::{Retention, StreamConfig};
 use crate::jetstream::error::ApiError;
 use crate::subject;
 
-use super::config::{AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy};
+use super::config::{AckPolicy, ConsumerConfig, DeliverPolicy};
 
 /// nats-server's `JSMaxDescriptionLen`.
 const MAX_DESCRIPTION_LEN: usize = 4 * 1024;
@@ -126,9 +126,6 @@ impl ConsumerConfig {
         }
         if self.max_waiting != 0 {
             return Err(ApiError::consumer_push_max_waiting());
-        }
-        if self.rate_limit > 0 {
-            return Err(unsupported("rate_limit_bps is not supported by leafd"));
         }
         if self.max_request_batch != 0
             || self.max_request_expires != 0
@@ -271,11 +268,6 @@ impl ConsumerConfig {
 
     /// What nats-server serves and leafd does not (yet): refused by name, never ignored.
     fn validate_unsupported(&self) -> Result<(), ApiError> {
-        if self.replay_policy == ReplayPolicy::Original {
-            return Err(unsupported(
-                "replay policy original is not supported by leafd",
-            ));
-        }
         if self.pause_until.as_ref().is_some_and(|v| !v.is_null()) {
             return Err(unsupported("pause_until is not supported by leafd"));
         }

@@ -180,7 +180,6 @@ fn validation_codes() {
         (r#"{"name":"a.b"}"#, 10052),
         (r#"{"num_replicas":3}"#, 10074),
         (r#"{"num_replicas":-1}"#, 10133),
-        (r#"{"replay_policy":"original"}"#, 10052),
         (r#"{"max_expires":10}"#, 10115),
         (
             r#"{"priority_groups":["a"],"priority_policy":"overflow"}"#,

@@ -18,6 +18,8 @@ mod crash;
 mod diskfull;
 /// JetStream API error codes for malformed and misdirected requests, as nats-server's.
 mod jetstream_errors;
+/// async-nats object store: put/get in chunks, info, list, watch, delete, seal, restart.
+mod jetstream_objects;
 /// Replay policy original and push rate limits.
 mod jetstream_pace;
 /// async-nats pull consumers: fetch, batch, messages(), acks, redelivery, work queues, restart.

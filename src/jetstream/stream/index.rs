@@ -1,26 +1,35 @@
 //! [`Index`]: a stream's in-memory view of its live messages, rebuilt from the log at open.
 //!
-//! Owns: for every seq between the first and the last live message, its timestamp, encoded
-//! size and subject id (a dense deque, dead seqs kept as tombstones so a seq is an offset);
-//! the set of interior dead seqs; per subject the ascending deque of its live seqs; and the
-//! per-message TTLs ([`MsgTtls`], forgotten here whenever a message is).
+//! Owns: each live message's timestamp, encoded size and subject id; per subject the
+//! ascending deque of its live seqs; and the per-message TTLs ([`MsgTtls`], forgotten here
+//! whenever a message is). Recent messages live in a dense deque where a seq is an offset and
+//! dead seqs are tombstones (plus the set of interior dead seqs). When more than half of that
+//! range is dead, its oldest live messages move to a sparse map below it, so a key that is
+//! never updated does not pin the tombstones of every later update to other keys.
 //! Must not: touch the log (the stream removes a message from the log first, then here).
 //! Hands off to: the stream's limits, lookups and `MessageSource`.
 //!
 //! # Memory
 //!
-//! * per seq in `[first live, last live]`: 16 bytes (`Entry`), live or dead;
+//! * per seq of the dense range: 16 bytes (`Entry`), live or dead;
+//! * per interior dead seq of the dense range: about 40 more bytes (`BTreeSet` node share);
+//!   the dense range holds at most [`SPARSE_SLACK`] more dead seqs than live ones;
+//! * per live message in the sparse map: about 40 bytes (key, `Entry`, node share);
 //! * per live message: 8 more bytes (its seq in its subject's deque);
-//! * per interior dead seq: about 16 more bytes (`BTreeSet` node share);
 //! * per subject: its name twice (map key and slot) plus about 100 bytes of map, slot and
 //!   deque overhead.
 //!
-//! So a million 1-subject messages cost about 24 MB; a work queue acked out of order keeps
-//! tombstones only until the oldest live message goes.
+//! So memory follows the live messages, never the seqs ever written: a million 1-subject
+//! messages cost about 24 MB, and a KV key costs at most `2 × name + 100` bytes plus about
+//! 80 bytes per kept revision (`tests/kv_churn.rs` measures it).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::ttl::MsgTtls;
+
+/// Dead seqs the dense range may hold beyond its live ones before its oldest live messages
+/// move to the sparse map.
+const SPARSE_SLACK: usize = 64;
 
 /// Subject id of a dead seq.
 const DEAD: u32 = u32::MAX;
@@ -53,6 +62,8 @@ pub(super) struct Index {
     entries: VecDeque<Entry>,
     /// Dead seqs inside `entries`.
     interior: BTreeSet<u64>,
+    /// Live messages below `base`, moved out of a mostly dead dense range.
+    sparse: BTreeMap<u64, Entry>,
     /// Slots by subject id; `None` = free (listed in `free`).
     subjects: Vec<Option<SubjectSlot>>,
     free: Vec<u32>,
@@ -129,12 +140,21 @@ impl Index {
     }
 
     fn entry(&self, seq: u64) -> Option<&Entry> {
+        if seq < self.base {
+            return self.sparse.get(&seq);
+        }
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
         self.entries.get(i).filter(|e| e.subject != DEAD)
     }
 
     /// Forgets live message `seq`; returns its encoded size, `None` if it was not live.
     pub(super) fn remove(&mut self, seq: u64) -> Option<u64> {
+        if seq < self.base {
+            let e = self.sparse.remove(&seq)?;
+            self.unlink(e.subject, seq);
+            self.ttls.forget(seq);
+            return Some(u64::from(e.size));
+        }
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
         let e = self.entries.get_mut(i).filter(|e| e.subject != DEAD)?;
         let (id, size) = (e.subject, u64::from(e.size));
@@ -163,11 +183,24 @@ impl Index {
         }
     }
 
-    /// Drops dead entries at both ends so the range starts and ends live.
+    /// Drops dead entries at both ends so the range starts and ends live, and moves the
+    /// oldest live entries to the sparse map while the range is mostly dead.
     fn trim(&mut self) {
-        while self.entries.front().is_some_and(|e| e.subject == DEAD) {
-            self.entries.pop_front();
-            self.interior.remove(&self.base);
+        loop {
+            while self.entries.front().is_some_and(|e| e.subject == DEAD) {
+                self.entries.pop_front();
+                self.interior.remove(&self.base);
+                self.base += 1;
+            }
+            let live = self.entries.len() - self.interior.len();
+            if self.interior.len() <= live + SPARSE_SLACK {
+                break;
+            }
+            // The front is live (dead fronts were just dropped).
+            let Some(e) = self.entries.pop_front() else {
+                break;
+            };
+            self.sparse.insert(self.base, e);
             self.base += 1;
         }
         while self.entries.back().is_some_and(|e| e.subject == DEAD) {
@@ -180,6 +213,10 @@ impl Index {
     /// Forgets every message below `seq` (after the log purged them).
     pub(super) fn remove_below(&mut self, seq: u64) {
         self.ttls.forget_below(seq);
+        let kept = self.sparse.split_off(&seq);
+        for (s, e) in std::mem::replace(&mut self.sparse, kept) {
+            self.unlink(e.subject, s);
+        }
         while self.base < seq {
             let Some(e) = self.entries.pop_front() else {
                 break;
@@ -199,22 +236,36 @@ impl Index {
 
     /// Live messages.
     pub(super) fn len(&self) -> u64 {
+        self.dense_len() + self.sparse.len() as u64
+    }
+
+    /// Live messages in the dense range.
+    fn dense_len(&self) -> u64 {
         self.entries.len() as u64 - self.interior.len() as u64
     }
 
     /// Lowest live seq.
     pub(super) fn first(&self) -> Option<u64> {
-        (!self.entries.is_empty()).then_some(self.base)
+        match self.sparse.first_key_value() {
+            Some((&seq, _)) => Some(seq),
+            None => (!self.entries.is_empty()).then_some(self.base),
+        }
     }
 
     /// Highest live seq.
     pub(super) fn last(&self) -> Option<u64> {
-        (!self.entries.is_empty()).then(|| self.base + self.entries.len() as u64 - 1)
+        match self.entries.len() {
+            0 => self.sparse.last_key_value().map(|(&seq, _)| seq),
+            n => Some(self.base + n as u64 - 1),
+        }
     }
 
     /// Timestamp of the lowest live message.
     pub(super) fn first_ts(&self) -> Option<i64> {
-        self.entries.front().map(|e| e.ts)
+        match self.sparse.first_key_value() {
+            Some((_, e)) => Some(e.ts),
+            None => self.entries.front().map(|e| e.ts),
+        }
     }
 
     /// Timestamp and encoded size of live `seq`.
@@ -226,29 +277,39 @@ impl Index {
     pub(super) fn live_from(&self, from: u64) -> impl Iterator<Item = (u64, i64, u64)> + '_ {
         let skip = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
         let base = self.base;
-        self.entries
+        let dense = self
+            .entries
             .iter()
             .enumerate()
             .skip(skip)
             .filter(|(_, e)| e.subject != DEAD)
-            .map(move |(i, e)| (base + i as u64, e.ts, u64::from(e.size)))
+            .map(move |(i, e)| (base + i as u64, e.ts, u64::from(e.size)));
+        self.sparse
+            .range(from..)
+            .map(|(&s, e)| (s, e.ts, u64::from(e.size)))
+            .chain(dense)
     }
 
     /// Live messages from `from` with their subject.
     pub(super) fn live_subjects_from(&self, from: u64) -> impl Iterator<Item = (u64, &[u8])> + '_ {
         let skip = usize::try_from(from.saturating_sub(self.base)).unwrap_or(usize::MAX);
         let base = self.base;
-        self.entries
+        let dense = self
+            .entries
             .iter()
             .enumerate()
             .skip(skip)
-            .filter_map(move |(i, e)| Some((base + i as u64, &*self.slot(e.subject)?.name)))
+            .filter_map(move |(i, e)| Some((base + i as u64, &*self.slot(e.subject)?.name)));
+        self.sparse
+            .range(from..)
+            .filter_map(move |(&s, e)| Some((s, &*self.slot(e.subject)?.name)))
+            .chain(dense)
     }
 
     /// Live messages with `seq >= from`, without a scan (counts interior deletes above `from`).
     pub(super) fn count_from(&self, from: u64) -> u64 {
         if from <= self.base {
-            return self.len();
+            return self.sparse.range(from..).count() as u64 + self.dense_len();
         }
         let end = self.base + self.entries.len() as u64;
         if from >= end {
@@ -260,6 +321,9 @@ impl Index {
     /// The first seq of the range whose timestamp is `>= ts`; `None` if every live message
     /// is older.
     pub(super) fn seq_at_time(&self, ts: i64) -> Option<u64> {
+        if let Some((&seq, _)) = self.sparse.iter().find(|(_, e)| e.ts >= ts) {
+            return Some(seq);
+        }
         let i = self.entries.partition_point(|e| e.ts < ts);
         (i < self.entries.len()).then(|| self.base + i as u64)
     }
@@ -362,5 +426,96 @@ mod tests {
         ix.remove_below(100);
         assert_eq!((ix.first(), ix.len(), ix.num_subjects()), (None, 0, 0));
         assert_eq!(ix.count_from(0), 0);
+    }
+
+    /// A key written once and a key updated a million times: memory follows the two live
+    /// messages, not the million dead seqs between them.
+    #[test]
+    fn a_static_key_does_not_pin_later_tombstones() {
+        let mut ix = Index::default();
+        ix.insert(1, b"static", 1, 10);
+        for seq in 2..1_000_000u64 {
+            ix.insert(seq, b"hot", seq as i64, 10);
+            if seq > 2 {
+                ix.remove(seq - 1);
+            }
+        }
+        assert_eq!(ix.len(), 2);
+        assert!(ix.entries.len() + ix.interior.len() <= 2 * SPARSE_SLACK + 2);
+        assert_eq!((ix.first(), ix.last()), (Some(1), Some(999_999)));
+        assert_eq!(ix.count_from(0), 2);
+        assert_eq!(ix.count_from(2), 1);
+        assert_eq!(ix.seq_at_time(5), Some(999_999));
+        assert_eq!(ix.meta(1), Some((1, 10)));
+        assert_eq!(ix.subject_of(1), Some(&b"static"[..]));
+        let live: Vec<u64> = ix.live_from(0).map(|(s, _, _)| s).collect();
+        assert_eq!(live, [1, 999_999]);
+    }
+
+    /// Random inserts, removes and remove_below against a plain map.
+    #[test]
+    fn matches_a_plain_map_model() {
+        let mut ix = Index::default();
+        let mut model: BTreeMap<u64, (i64, &[u8])> = BTreeMap::new();
+        let subjects: [&[u8]; 4] = [b"a", b"b", b"c", b"d"];
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut seq = 0u64;
+        let mut went_sparse = 0;
+        for step in 0..20_000 {
+            match next() % 10 {
+                0..=4 => {
+                    seq += 1 + next() % 3;
+                    let subj = subjects[(next() % 4) as usize];
+                    ix.insert(seq, subj, seq as i64 * 10, 5);
+                    model.insert(seq, (seq as i64 * 10, subj));
+                }
+                5..=8 if !model.is_empty() => {
+                    // Mostly old messages, as per-subject limits and work queues remove.
+                    let keys: Vec<u64> = model.keys().copied().collect();
+                    let k = keys[(next() as usize % keys.len()) / (1 + (next() % 3) as usize)];
+                    assert_eq!(ix.remove(k), Some(5));
+                    model.remove(&k);
+                }
+                9 if step % 50 == 0 => {
+                    let below = seq.saturating_sub(next() % 40);
+                    ix.remove_below(below);
+                    model = model.split_off(&below);
+                }
+                _ => {}
+            }
+            went_sparse = went_sparse.max(ix.sparse.len());
+            let probe = next() % (seq + 2);
+            assert_eq!(ix.len(), model.len() as u64);
+            assert_eq!(ix.first(), model.keys().next().copied());
+            assert_eq!(ix.last(), model.keys().next_back().copied());
+            assert_eq!(ix.count_from(probe), model.range(probe..).count() as u64);
+            assert_eq!(
+                ix.meta(probe),
+                model.get(&probe).map(|&(ts, _)| (ts, 5))
+            );
+            // The answer may be a dead seq just before the first live one at that time.
+            let at = ix.seq_at_time(probe as i64 * 10);
+            assert_eq!(
+                at.and_then(|s| model.range(s..).next().map(|(&s, _)| s)),
+                model.range(probe..).next().map(|(&s, _)| s)
+            );
+            for (subj, seqs) in ix.subjects() {
+                let want: Vec<u64> = model
+                    .iter()
+                    .filter(|(_, (_, s))| *s == subj)
+                    .map(|(&q, _)| q)
+                    .collect();
+                assert_eq!(seqs.iter().copied().collect::<Vec<_>>(), want);
+            }
+        }
+        let live: Vec<u64> = ix.live_from(0).map(|(s, _, _)| s).collect();
+        assert_eq!(live, model.keys().copied().collect::<Vec<_>>());
+        assert!(went_sparse > 10, "the sparse map was exercised: {went_sparse}");
     }
 }

@@ -1,17 +1,21 @@
 //! async-nats push consumers and KV (issue 5): durable push consumers with explicit acks
 //! and redelivery, idle heartbeats with the headers clients check, flow control under a slow
-//! subscriber, ordered consumers, and a full KV session (create bucket, put, create-if-absent,
-//! update with revision, entry, delete, purge, keys, history, watch with live updates, and a
-//! restart with the bucket intact). Validated against nats-server 2.15.1 -js.
+//! subscriber, ordered consumers (in order, and recovering from a forced gap), and a full KV
+//! session (create bucket, put, create-if-absent, update with revision, entry, delete, purge,
+//! keys, history, watch with live updates, and a restart with the bucket intact). Validated
+//! against nats-server 2.15.1 -js.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{push, AckPolicy};
-use async_nats::jetstream::kv;
+use async_nats::jetstream::consumer::{push, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::{self, kv, stream};
+use async_nats::{ConnectOptions, Event};
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::util::js::{js, make_stream, publish, text};
-use crate::util::{client, within, Broker};
+use crate::util::{client, client_with, within, Broker, RawConn};
 
 #[tokio::test]
 async fn push_consumer_delivers_acks_and_redelivers() {
@@ -178,6 +182,207 @@ async fn ordered_consumer_reads_everything_in_order() {
             .expect("message");
         assert_eq!(text(&m), format!("m{i}"));
     }
+}
+
+/// One ordered delivery as the reader saw it: payload, consumer, consumer and stream sequence.
+type Seen = (String, String, u64, u64);
+
+/// Reads `n` messages from an ordered consumer.
+async fn read_ordered(msgs: &mut push::Ordered, got: &mut Vec<Seen>, n: usize) {
+    for _ in 0..n {
+        let m = within("ordered delivery", msgs.next())
+            .await
+            .expect("open")
+            .expect("a message, not an error");
+        let i = m.info().expect("ack subject");
+        got.push((
+            text(&m),
+            i.consumer.to_owned(),
+            i.consumer_sequence,
+            i.stream_sequence,
+        ));
+    }
+}
+
+/// Asserts `got` is `m0`, `m1`, ... on stream sequences 1, 2, ..., delivered by `first`
+/// until one switch to `first_1` (async-nats's name for its first replacement) whose consumer
+/// sequences start again at 1; that the stream now holds the replacement only (async-nats
+/// deleted the old one), starting right after the last message `first` gave the reader, on a
+/// new deliver subject. Returns how many `first` delivered.
+async fn assert_one_recreate(
+    s: &stream::Stream,
+    got: &[Seen],
+    first: &str,
+    old_deliver: &str,
+) -> usize {
+    let texts: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    let want: Vec<String> = (0..got.len()).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts, want, "every real message once, in order");
+    let stream_seqs: Vec<u64> = got.iter().map(|g| g.3).collect();
+    assert_eq!(stream_seqs, (1..=got.len() as u64).collect::<Vec<_>>());
+    let replacement = format!("{first}_1");
+    let k = got
+        .iter()
+        .position(|g| g.1 != first)
+        .expect("a recreated consumer delivered");
+    for (j, g) in got.iter().enumerate() {
+        let (name, seq) = if j < k {
+            (first, j + 1)
+        } else {
+            (replacement.as_str(), j - k + 1)
+        };
+        assert_eq!(
+            (g.1.as_str(), g.2),
+            (name, seq as u64),
+            "message {j}: {g:?}"
+        );
+    }
+    let names: Vec<String> = within("consumer names", s.consumer_names().try_collect())
+        .await
+        .expect("names");
+    assert_eq!(names, vec![replacement.clone()]);
+    let info = within("consumer info", s.consumer_info(&replacement))
+        .await
+        .expect("info");
+    assert_eq!(
+        info.config.deliver_policy,
+        DeliverPolicy::ByStartSequence {
+            start_sequence: k as u64 + 1
+        }
+    );
+    assert_ne!(info.config.deliver_subject.as_deref(), Some(old_deliver));
+    k
+}
+
+/// An ordered consumer survives a real gap (issue 5): with room for 16 messages in the
+/// subscription, 25 deliveries while the reader is busy lose the last 9 in the client, so the
+/// next delivery comes as consumer sequence 31 where 22 was due. async-nats drops it, deletes
+/// the consumer, makes `<name>_1` from the next stream sequence it needs, and every message,
+/// stored or published after the gap, arrives exactly once and in order.
+///
+/// (A fake delivery with a skipping `$JS.ACK.` reply cannot force the gap: nats-server refuses
+/// a client publish whose reply starts with `$JS.ACK.` as a permissions violation.)
+#[tokio::test]
+async fn ordered_consumer_recovers_from_a_forced_gap() {
+    let b = Broker::start();
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counter = dropped.clone();
+    let reader = client_with(
+        &b,
+        ConnectOptions::new()
+            .subscription_capacity(16)
+            .event_callback(move |event| {
+                let counter = counter.clone();
+                async move {
+                    if let Event::SlowConsumer(_) = event {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }),
+    )
+    .await;
+    let js = jetstream::new(reader);
+    let s = make_stream(&js, "GAP", &["gap.>"]).await;
+    for i in 0..5 {
+        publish(&js, "gap.x", &format!("m{i}")).await;
+    }
+    let c = within(
+        "ordered consumer",
+        s.create_consumer(push::OrderedConfig {
+            deliver_subject: "deliver.gap".into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("created");
+    let first = c.cached_info().name.clone();
+    let mut msgs = within("messages()", c.messages())
+        .await
+        .expect("subscribed");
+    let mut got = Vec::new();
+    read_ordered(&mut msgs, &mut got, 5).await;
+
+    // The reader is busy: m5..m20 fill the subscription, m21..m29 are lost in the client.
+    for i in 5..30 {
+        publish(&js, "gap.x", &format!("m{i}")).await;
+    }
+    within("9 deliveries lost", async {
+        while dropped.load(Ordering::SeqCst) < 9 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    read_ordered(&mut msgs, &mut got, 16).await;
+    // m30 comes as consumer sequence 31 where 22 was next: the gap.
+    publish(&js, "gap.x", "m30").await;
+    read_ordered(&mut msgs, &mut got, 10).await;
+    // Live messages after the recovery.
+    for i in 31..35 {
+        publish(&js, "gap.x", &format!("m{i}")).await;
+    }
+    read_ordered(&mut msgs, &mut got, 4).await;
+
+    let k = assert_one_recreate(&s, &got, &first, "deliver.gap").await;
+    assert_eq!(
+        k, 21,
+        "recreated after m20, the last message before the gap"
+    );
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        9,
+        "no other message was lost"
+    );
+}
+
+/// An ordered consumer survives a gap an idle heartbeat reveals (issue 5): a heartbeat on its
+/// deliver subject (published raw, as the server words it) says the consumer delivered up to
+/// sequence 25 while the reader has seen at most 20. async-nats takes it as a gap, never
+/// surfaces it, drops its subscription (with the old consumer's copies of later messages),
+/// deletes the consumer and makes `<name>_1` from the next stream sequence it needs; every
+/// message, stored or published after the gap, arrives exactly once and in order.
+#[tokio::test]
+async fn ordered_consumer_recovers_when_a_heartbeat_reveals_a_gap() {
+    let b = Broker::start();
+    let js = js(&b).await;
+    let s = make_stream(&js, "HBGAP", &["hbgap.>"]).await;
+    for i in 0..20 {
+        publish(&js, "hbgap.x", &format!("m{i}")).await;
+    }
+    let c = within(
+        "ordered consumer",
+        s.create_consumer(push::OrderedConfig {
+            deliver_subject: "deliver.hbgap".into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("created");
+    let first = c.cached_info().name.clone();
+    let mut msgs = within("messages()", c.messages())
+        .await
+        .expect("subscribed");
+    let mut got = Vec::new();
+    read_ordered(&mut msgs, &mut got, 5).await;
+
+    // The server has delivered at most the 20 stored messages, so 25 is ahead wherever the
+    // heartbeat lands among them. The PONG proves the broker routed it before m20.. exist, so
+    // the old consumer's copies of m20.. come after it.
+    let hdr =
+        "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 25\r\nNats-Last-Stream: 25\r\n\r\n";
+    let mut raw = RawConn::client(&b);
+    raw.send(format!("HPUB deliver.hbgap {0} {0}\r\n{hdr}\r\n", hdr.len()).as_bytes());
+    raw.ping_pong();
+    for i in 20..30 {
+        publish(&js, "hbgap.x", &format!("m{i}")).await;
+    }
+    read_ordered(&mut msgs, &mut got, 25).await;
+    for i in 30..35 {
+        publish(&js, "hbgap.x", &format!("m{i}")).await;
+    }
+    read_ordered(&mut msgs, &mut got, 5).await;
+
+    let k = assert_one_recreate(&s, &got, &first, "deliver.hbgap").await;
+    assert!((5..=20).contains(&k), "recreated after {k} messages");
 }
 
 #[tokio::test]

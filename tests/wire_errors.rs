@@ -158,3 +158,29 @@ fn pub_before_connect_is_accepted_without_auth() {
     // No CONNECT yet, so verbose is still at its default (true).
     c.expect(b"+OK\r\nPONG\r\n");
 }
+
+/// Issue 5 (found by the ordered-consumer gap tests): a client could publish with a
+/// `$JS.ACK.` reply and pose as a JetStream delivery. nats-server refuses reserved replies
+/// (`$JS.ACK.`, `_R_.`, `_GR_.`) with this -ERR, drops the message and stays open.
+#[test]
+fn issue_5_reserved_reply_subjects_are_refused() {
+    let b = Broker::start();
+    let mut c = RawConn::client(&b);
+    c.send(b"SUB deliver.x 1\r\n");
+    for reply in [
+        "$JS.ACK.S.C.1.25.25.1700000000000000000.0",
+        "_R_.x",
+        "_GR_.y",
+    ] {
+        c.send(format!("PUB deliver.x {reply} 4\r\nFAKE\r\nPING\r\n").as_bytes());
+        c.expect(
+            format!(
+                "-ERR 'Permissions Violation for Publish with Reply of \"{reply}\"'\r\nPONG\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    // `$JS.ACK.` and `_GR_.` with nothing after them are not reserved.
+    c.send(b"PUB deliver.x $JS.ACK. 2\r\nok\r\nPUB deliver.x _GR_. 2\r\nok\r\nPING\r\n");
+    c.expect(b"MSG deliver.x 1 $JS.ACK. 2\r\nok\r\nMSG deliver.x 1 _GR_. 2\r\nok\r\nPONG\r\n");
+}

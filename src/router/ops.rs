@@ -120,6 +120,20 @@ impl Router {
             // nats-server 2.15.1 reports the error and then routes the message anyway.
             self.soft_err(id, "Invalid Publish Subject");
         }
+        if let Some(reply) = msg.reply.filter(|r| is_reserved_reply(r)) {
+            // Replies that would pose as a JetStream delivery, a service import or a
+            // gateway: nats-server refuses the message (and stays open).
+            let text = format!(
+                "Permissions Violation for Publish with Reply of {}",
+                go_quote(reply)
+            );
+            log::warn!(
+                "{}: publish violation: reply {}",
+                self.clients[id.0].label(),
+                go_quote(reply)
+            );
+            return self.soft_err(id, &text);
+        }
         let client = &mut self.clients[id.0];
         let size = msg.payload.len() + msg.headers.map_or(0, <[u8]>::len);
         client.stats.in_msgs += 1;
@@ -229,4 +243,30 @@ impl Router {
         client.out.wake_writer();
         true
     }
+}
+
+/// nats-server's `isReservedReply`: `_R_.` (service imports, even bare), `$JS.ACK.…`
+/// (JetStream deliveries) and `_GR_.…` (gateway replies), the last two with something after
+/// the prefix.
+fn is_reserved_reply(reply: &[u8]) -> bool {
+    reply.starts_with(b"_R_.")
+        || [&b"$JS.ACK."[..], b"_GR_."]
+            .iter()
+            .any(|p| reply.len() > p.len() && reply.starts_with(p))
+}
+
+/// Go's `%q` for subject bytes: double quotes, with `\\`, `\"` and non-printable bytes escaped.
+fn go_quote(b: &[u8]) -> String {
+    let mut s = String::with_capacity(b.len() + 2);
+    s.push('"');
+    for &c in b {
+        match c {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(char::from(c)),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    s.push('"');
+    s
 }

@@ -495,10 +495,7 @@ mod tests {
             assert_eq!(ix.first(), model.keys().next().copied());
             assert_eq!(ix.last(), model.keys().next_back().copied());
             assert_eq!(ix.count_from(probe), model.range(probe..).count() as u64);
-            assert_eq!(
-                ix.meta(probe),
-                model.get(&probe).map(|&(ts, _)| (ts, 5))
-            );
+            assert_eq!(ix.meta(probe), model.get(&probe).map(|&(ts, _)| (ts, 5)));
             // The answer may be a dead seq just before the first live one at that time.
             let at = ix.seq_at_time(probe as i64 * 10);
             assert_eq!(
@@ -516,6 +513,9 @@ mod tests {
         }
         let live: Vec<u64> = ix.live_from(0).map(|(s, _, _)| s).collect();
         assert_eq!(live, model.keys().copied().collect::<Vec<_>>());
-        assert!(went_sparse > 10, "the sparse map was exercised: {went_sparse}");
+        assert!(
+            went_sparse > 10,
+            "the sparse map was exercised: {went_sparse}"
+        );
     }
 }

@@ -23,6 +23,7 @@ pub use super::sync::SyncHandle;
 
 mod compact;
 mod evict;
+mod holes;
 
 pub use compact::{CompactDone, CompactJob, TOMBSTONE_TS};
 
@@ -70,6 +71,12 @@ pub struct SegmentLog {
     candidates: BTreeSet<u64>,
     /// The base of the segment a compaction job is running for.
     compacting: Option<u64>,
+    /// Bases of rolled segments whose records are all deleted (see `holes.rs`).
+    dead: BTreeSet<u64>,
+    /// The `holes` file, once a segment was removed from the middle.
+    holes: Option<SharedFile>,
+    /// A hole was appended since the last sync handle.
+    holes_dirty: bool,
 }
 
 impl SegmentLog {
@@ -104,6 +111,9 @@ impl SegmentLog {
             dir_dirty: true,
             candidates: BTreeSet::new(),
             compacting: None,
+            dead: BTreeSet::new(),
+            holes: None,
+            holes_dirty: false,
         };
         let last_next = log.segments.back().map(Segment::next_seq);
         if last_next != Some(next_seq) {
@@ -122,6 +132,15 @@ impl SegmentLog {
         let bases: Vec<u64> = log.segments.iter().map(Segment::base).collect();
         for base in bases {
             log.check_candidate(base);
+        }
+        for i in 0..log.segments.len() {
+            log.note_if_dead(i);
+        }
+        let holes = holes::read(dir);
+        if !holes.is_empty() {
+            report.gaps.retain(|&g| !holes::covered(&holes, g));
+            let floor = log.segments.front().map_or(next_seq, Segment::base);
+            holes::prune(dir, &holes, floor);
         }
         log.sync()?;
         Ok((log, report))
@@ -191,6 +210,7 @@ impl SegmentLog {
         self.segments.push_back(seg);
         self.dir_dirty = true;
         self.check_candidate(base);
+        self.note_if_dead(self.segments.len() - 2);
         Ok(())
     }
 
@@ -246,6 +266,7 @@ impl SegmentLog {
         self.bytes -= n;
         let base = self.segments[i].base();
         self.check_candidate(base);
+        self.note_if_dead(i);
         if self.segments[i].buffered() >= self.cfg.write_buffer {
             self.flush()?;
         }
@@ -349,6 +370,9 @@ impl SegmentLog {
         let mut files = Vec::new();
         for seg in &mut self.segments {
             seg.take_dirty(&mut files);
+        }
+        if std::mem::take(&mut self.holes_dirty) {
+            files.extend(self.holes.clone());
         }
         let dir = std::mem::take(&mut self.dir_dirty).then(|| self.dir.clone());
         Ok(SyncHandle {

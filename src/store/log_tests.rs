@@ -360,3 +360,41 @@ fn dead_oldest_segments_are_evicted_live_ones_kept() {
     let log = open(tmp.path(), 1024);
     assert_eq!((log.first_seq(), log.last_seq()), (seq, 100));
 }
+
+/// A record written once, then a hot subject updated with each update deleting the previous:
+/// the segments behind the old record go as soon as they are all dead, the removed ranges
+/// are listed in `holes`, and reopening reports no gap and keeps both live records.
+#[test]
+fn dead_segments_behind_a_live_record_are_removed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut log = open(tmp.path(), 1024);
+    log.append(b"static", b"", b"kept", 0).expect("append");
+    let mut prev = None;
+    for i in 0..2_000u64 {
+        let seq = log.append(b"hot", b"", &payload(i), 1).expect("append");
+        if let Some(p) = prev {
+            assert!(log.delete(p).expect("delete"));
+        }
+        prev = Some(seq);
+        log.evict_dead_segments().expect("evict dead");
+    }
+    let last = prev.expect("appended");
+    assert_eq!(log.msgs(), 2);
+    let files = segs(tmp.path());
+    assert!(
+        files.len() <= 3,
+        "only the first, the newest and the active: {files:?}"
+    );
+    log.sync().expect("sync");
+    let holes = fs::read_to_string(tmp.path().join("holes")).expect("holes written");
+    assert!(holes.lines().count() > 10, "{holes}");
+    assert_eq!(log.get(1).expect("get").expect("static").payload, b"kept");
+    assert!(log.get(2).expect("get").is_none());
+    drop(log);
+    let (log, rec) = SegmentLog::open(tmp.path(), cfg(1024)).expect("reopen");
+    assert!(rec.gaps.is_empty() && rec.quarantined.is_empty(), "{rec:?}");
+    assert_eq!(log.msgs(), 2);
+    assert_eq!(log.last_seq(), last);
+    assert_eq!(log.get(1).expect("get").expect("static").payload, b"kept");
+    assert!(log.get(last).expect("get").is_some());
+}

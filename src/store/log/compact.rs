@@ -169,7 +169,7 @@ impl SegmentLog {
         };
         let Some(i) = self
             .find(done.base)
-            .filter(|&i| i + 1 < self.segments.len())
+            .filter(|&i| i + 1 < self.segments.len() && self.segments[i].base() == done.base)
         else {
             let _ = fs::remove_file(&done.tmp);
             return Ok(0);

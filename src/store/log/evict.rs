@@ -75,6 +75,7 @@ impl SegmentLog {
         }
         self.dir_dirty = true;
         self.candidates.remove(&seg.base());
+        self.dead.remove(&seg.base());
         self.msgs -= seg.live();
         self.bytes -= seg.live_bytes();
         Ok(Evicted {
@@ -98,8 +99,9 @@ impl SegmentLog {
         self.remove_front().map(Some)
     }
 
-    /// Removes oldest segments, active one excepted, whose records have all been deleted one
-    /// by one (per-message limits, acks); returns how many went. Nothing live is removed.
+    /// Removes segments, active one excepted, whose records have all been deleted one by one
+    /// (per-message limits, acks): the oldest, and those behind older live records (noting
+    /// the hole, see `holes.rs`); returns how many went. Nothing live is removed.
     ///
     /// # Errors
     /// An I/O error removing files.
@@ -113,6 +115,9 @@ impl SegmentLog {
         {
             self.remove_front()?;
             n += 1;
+        }
+        if !self.dead.is_empty() {
+            n += self.remove_dead_interior()?;
         }
         Ok(n)
     }

@@ -26,6 +26,8 @@ mod jetstream_push;
 mod jetstream_streams;
 /// Server PINGs and the stale-connection cut-off.
 mod keepalive;
+/// 10,000 KV keys updated 50 times at history 3: du within the budget, RSS within the index bound.
+mod kv_churn;
 /// max_connections and graceful shutdown on SIGTERM.
 mod lifecycle;
 /// max_payload (client and wire), 1 MiB messages, slow consumers.

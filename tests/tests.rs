@@ -32,6 +32,8 @@ mod jetstream_streams;
 mod jetstream_ttl;
 /// Server PINGs and the stale-connection cut-off.
 mod keepalive;
+/// 10,000 KV keys updated 50 times at history 3: du within the budget, RSS within the index bound.
+mod kv_churn;
 /// max_connections and graceful shutdown on SIGTERM.
 mod lifecycle;
 /// max_payload (client and wire), 1 MiB messages, slow consumers.

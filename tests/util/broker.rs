@@ -344,6 +344,11 @@ impl Broker {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// The broker process's id while it runs (under qemu-user, qemu's).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The broker's JetStream store directory (`{dir}/store` for leafd, `{dir}/js` for
     /// nats-server, as the default and validation commands place them).
     pub fn store_dir(&self) -> PathBuf {

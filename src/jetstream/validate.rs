@@ -236,12 +236,14 @@ impl StreamConfig {
                 let js_api = ["$JS.>", "$JSC.>", "$NRG.>"]
                     .iter()
                     .any(|ns| subject::filters_overlap(b, ns.as_bytes()));
-                if js_api && !is_subset(b, b"$JS.EVENT.>") {
+                if js_api && !subject::is_subset(b, b"$JS.EVENT.>") {
                     return invalid(
                         "subjects that overlap with jetstream api require no-ack to be true",
                     );
                 }
-                if subject::filters_overlap(b, b"$SYS.>") && !is_subset(b, b"$SYS.ACCOUNT.>") {
+                if subject::filters_overlap(b, b"$SYS.>")
+                    && !subject::is_subset(b, b"$SYS.ACCOUNT.>")
+                {
                     return invalid(
                         "subjects that overlap with system api require no-ack to be true",
                     );
@@ -258,22 +260,5 @@ impl StreamConfig {
             }
         }
         Ok(())
-    }
-}
-
-/// Is every subject `filter` can match also matched by `outer`? (nats-server
-/// `subjectIsSubsetMatch`.) Token-wise: `outer` must be at least as general everywhere.
-fn is_subset(filter: &[u8], outer: &[u8]) -> bool {
-    let (mut f, mut o) = (subject::tokens(filter), subject::tokens(outer));
-    loop {
-        match (f.next(), o.next()) {
-            (None, None) => return true,
-            (Some(_), Some(b">")) => return true,
-            (Some(b">"), _) => return false,
-            (Some(_), Some(b"*")) => {}
-            (Some(b"*"), Some(_)) => return false,
-            (Some(x), Some(y)) if x == y => {}
-            _ => return false,
-        }
     }
 }

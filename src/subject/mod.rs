@@ -102,6 +102,23 @@ pub(crate) fn matches_valid(filter: &[u8], subject: &[u8]) -> bool {
     subj.next().is_none()
 }
 
+/// Is every subject `filter` can match also matched by `outer`? (nats-server
+/// `subjectIsSubsetMatch`.) Token-wise: `outer` must be at least as general everywhere.
+pub fn is_subset(filter: &[u8], outer: &[u8]) -> bool {
+    let (mut f, mut o) = (tokens(filter), tokens(outer));
+    loop {
+        match (f.next(), o.next()) {
+            (None, None) => return true,
+            (Some(_), Some(b">")) => return true,
+            (Some(b">"), _) => return false,
+            (Some(_), Some(b"*")) => {}
+            (Some(b"*"), Some(_)) => return false,
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Could some subject match both filters? (nats-server `SubjectsCollide`, used to reject
 /// overlapping streams.) An invalid filter matches nothing, so it overlaps nothing.
 ///

@@ -71,7 +71,7 @@ pub use info::{
     SequenceInfo,
 };
 pub use state::{Consumer, PersistedConsumer};
-pub use validate::{check_workqueue, is_subset};
+pub use validate::check_workqueue;
 
 #[cfg(test)]
 mod tests;

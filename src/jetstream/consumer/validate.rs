@@ -191,7 +191,11 @@ impl ConsumerConfig {
             if overlaps {
                 return Err(ApiError::consumer_overlapping_filters());
             }
-            if !stream.subjects.iter().any(|s| is_subset(f, s)) {
+            if !stream
+                .subjects
+                .iter()
+                .any(|s| subject::is_subset(f.as_bytes(), s.as_bytes()))
+            {
                 return Err(ApiError::consumer_filter_not_subset());
             }
         }
@@ -372,21 +376,4 @@ pub fn check_workqueue(new: &ConsumerConfig, existing: &[&ConsumerConfig]) -> Re
         }
     }
     Ok(())
-}
-
-/// Does every subject matched by `filter` also match `outer`? (Token by token: `>` in
-/// `outer` takes the rest; `*` takes any one token but not a `>`.)
-pub fn is_subset(filter: &str, outer: &str) -> bool {
-    let mut f = filter.split('.');
-    let mut o = outer.split('.');
-    loop {
-        match (f.next(), o.next()) {
-            (None, None) => return true,
-            (Some(_), Some(">")) => return true,
-            (Some(">"), _) => return false,
-            (Some(_), Some("*")) => {}
-            (Some(a), Some(b)) if a == b => {}
-            _ => return false,
-        }
-    }
 }

@@ -15,6 +15,7 @@
 //! | `commit` | publishes into streams, pending acks, sync jobs and their completion |
 //! | `persist` | what goes into the metadata store and how the engine is rebuilt from it |
 //! | `budget` | the store's disk budget: measuring, evicting, refusing |
+//! | `evictions` | logging what limits removed: once, then a summary per 10 s |
 //! | `push` | push consumers' subscriber interest and flow-control replies |
 //! | `interest` | interest retention: when acknowledged messages go |
 //! | [`forward`] | what the uplink's forwarders read: records, identities, cursors, holds |
@@ -31,6 +32,7 @@
 mod budget;
 mod commit;
 mod consumers;
+mod evictions;
 pub mod forward;
 mod interest;
 mod persist;
@@ -118,6 +120,8 @@ struct Slot {
     disk_error_until: Option<Timestamp>,
     /// Messages evicted by limits, for the log and monitoring.
     evicted_msgs: u64,
+    /// What limits removed, not yet logged.
+    evictions: evictions::EvictionLog,
 }
 
 /// Counters for `$JS.API.INFO` and monitoring.
@@ -374,6 +378,7 @@ impl JetStream {
         if self.store_full {
             self.enforce_budget();
         }
+        self.flush_eviction_logs(now);
     }
 
     /// The earliest moment [`JetStream::tick`] has work.
@@ -387,6 +392,9 @@ impl JetStream {
             // Look again for freed space once a second.
             let again = Timestamp(now().0.saturating_add(1_000_000_000));
             next = Some(next.map_or(again, |n| n.min(again)));
+        }
+        if let Some(t) = self.eviction_log_deadline() {
+            consider_at(&mut next, t);
         }
         let mut consider = |t: Option<Timestamp>| {
             if let Some(t) = t {
@@ -418,24 +426,6 @@ impl JetStream {
                 ),
             }
             self.note_evictions(id);
-        }
-    }
-
-    /// Logs and counts what limits removed from stream `id`.
-    pub(super) fn note_evictions(&mut self, id: usize) {
-        let Some(slot) = self.slots.get_mut(id) else {
-            return;
-        };
-        for ev in slot.stream.take_evictions() {
-            slot.evicted_msgs += ev.msgs;
-            self.stats.evicted += ev.msgs;
-            log::info!(
-                "stream {}: limits removed {} message(s), seq {}..={}",
-                slot.stream.name(),
-                ev.msgs,
-                ev.first,
-                ev.last
-            );
         }
     }
 

@@ -400,6 +400,7 @@ impl JetStream {
             unflushed: false,
             disk_error_until: None,
             evicted_msgs: 0,
+            evictions: Default::default(),
         });
         self.by_name.insert(name, id);
         self.add_capture(id);

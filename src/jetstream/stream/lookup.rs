@@ -1,7 +1,8 @@
 //! Subject lookups on a [`Stream`] and its [`MessageSource`] implementation.
 //!
-//! Owns: last/next message by subject filter, per-subject counts, time search. Costs: literal
-//! filters go straight to the subject's seq list (O(log n)); wildcard filters walk the
+//! Owns: last/next message by subject filter, per-subject counts, time search. Costs: filters
+//! that cover all of the stream's subjects are no filter at all; literal
+//! filters go straight to the subject's seq list (O(log n)); other wildcard filters walk the
 //! subject table (O(subjects)), or for `next_matching` the live messages from `from` when that
 //! range is shorter than the subject table. Unfiltered counting does not scan (it counts the
 //! interior deletes above `from` only). Must not: modify anything. Hands off to: the log for
@@ -14,11 +15,25 @@ use crate::jetstream::error::ApiError;
 use crate::jetstream::source::MessageSource;
 use crate::jetstream::time::Timestamp;
 use crate::store::StoredMsg;
-use crate::subject::{filter_matches, has_wildcard};
+use crate::subject::{filter_matches, has_wildcard, is_subset};
 
 /// No filter, or one that matches everything.
 fn is_all(filters: &[String]) -> bool {
     filters.is_empty() || filters.iter().any(|f| f == ">")
+}
+
+impl Stream {
+    /// Whether `filters` match every message this stream can hold: no filter, `>`, or
+    /// filters covering each of the stream's subjects (a KV watcher's `$KV.<bucket>.>`). Such
+    /// lookups take the unfiltered paths, which never walk the subject table.
+    fn covers_all(&self, filters: &[String]) -> bool {
+        is_all(filters)
+            || self.config.subjects.iter().all(|s| {
+                filters
+                    .iter()
+                    .any(|f| is_subset(s.as_bytes(), f.as_bytes()))
+            })
+    }
 }
 
 fn matches_any(filters: &[String], subject: &[u8]) -> bool {
@@ -87,7 +102,7 @@ impl Stream {
 
     /// The first live seq `>= from` matching `filters` (see the module docs for costs).
     fn next_seq_matching(&self, from: u64, filters: &[String]) -> Option<u64> {
-        if is_all(filters) {
+        if self.covers_all(filters) {
             return self.index.live_from(from).next().map(|(s, _, _)| s);
         }
         if !filters.iter().any(|f| has_wildcard(f.as_bytes())) {
@@ -132,7 +147,7 @@ impl MessageSource for Stream {
     }
 
     fn count_matching(&self, from: u64, filters: &[String]) -> u64 {
-        if is_all(filters) {
+        if self.covers_all(filters) {
             return self.index.count_from(from);
         }
         if !filters.iter().any(|f| has_wildcard(f.as_bytes())) {
@@ -159,7 +174,7 @@ impl MessageSource for Stream {
     }
 
     fn last_per_subject(&self, filters: &[String]) -> Vec<u64> {
-        let all = is_all(filters);
+        let all = self.covers_all(filters);
         let mut seqs: Vec<u64> = self
             .index
             .subjects()

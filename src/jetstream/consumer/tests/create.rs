@@ -3,10 +3,11 @@
 
 use crate::jetstream::config::StreamConfig;
 use crate::jetstream::consumer::{
-    check_workqueue, consumer_create_response, consumer_list_response, is_subset, parse_create,
-    Action, ConsumerConfig,
+    check_workqueue, consumer_create_response, consumer_list_response, parse_create, Action,
+    ConsumerConfig,
 };
 use crate::jetstream::time::Timestamp;
+use crate::subject::is_subset;
 
 use super::{consumer, Fake};
 
@@ -269,11 +270,11 @@ fn workqueue_rules() {
 
 #[test]
 fn subsets() {
-    assert!(is_subset("ORDERS.new", "ORDERS.*"));
-    assert!(is_subset("a.b.c", "a.>"));
-    assert!(is_subset("a.*", "a.>"));
-    assert!(!is_subset("a", "a.>"));
-    assert!(!is_subset("a.>", "a.*"));
-    assert!(!is_subset("b.c", "a.*"));
-    assert!(is_subset("a.*", "a.*"));
+    assert!(is_subset(b"ORDERS.new", b"ORDERS.*"));
+    assert!(is_subset(b"a.b.c", b"a.>"));
+    assert!(is_subset(b"a.*", b"a.>"));
+    assert!(!is_subset(b"a", b"a.>"));
+    assert!(!is_subset(b"a.>", b"a.*"));
+    assert!(!is_subset(b"b.c", b"a.*"));
+    assert!(is_subset(b"a.*", b"a.*"));
 }

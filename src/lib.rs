@@ -30,6 +30,7 @@
 //! | [`jetstream`] | the `$JS.API` (byte-exact data layer), streams with limits and dedupe, pull consumers, and the engine that owns them. No sockets; syncs are handed to the server | store, router (via `Outgoing`) |
 //! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction), its in-memory twin, and sled for metadata. No sockets | jetstream |
 //! | [`uplink`] | the leaf-node uplink's pure parts: handshake JSON, the hub's interest table, the store-and-forward state machine (cursor, window, PubAcks, resolve). No I/O | router |
+//! | [`notify`] | systemd readiness (`READY=1`, `STOPPING=1` on `NOTIFY_SOCKET`); a no-op outside systemd | nothing |
 //! | [`bench`] | `leafd bench` (a load generator that drives NATS servers side by side, and the replay benchmark) and `leafd status` | protocol |
 //!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
@@ -54,6 +55,7 @@ pub mod bench;
 pub mod config;
 pub mod jetstream;
 pub mod link;
+pub mod notify;
 pub mod protocol;
 pub mod router;
 pub mod server;

@@ -1,8 +1,9 @@
 //! The `leafd` binary: command line → [`Config`] → logger → bound listener → `server::run`.
 //!
-//! Owns: clap (the only place that knows it), the stderr logger, signal handling, and the
-//! one exit path: `main` → `run() -> Result<ExitCode, Box<dyn Error>>`; an error prints one
-//! line `leafd: <error>` and exits 2 (configuration or usage) or 1 (anything at run time).
+//! Owns: clap (the only place that knows it), the stderr logger (journald-aware), signal
+//! handling, and the one exit path: `main` → `run() -> Result<ExitCode, Box<dyn Error>>`; an
+//! error prints one line `leafd: <error>` and exits 2 (configuration or usage) or 1 (anything
+//! at run time).
 //! The one deliberate exception: a second SIGINT/SIGTERM exits at once (see [`shutdown`]).
 //! Must not: hold broker logic or pass clap types into the library.
 //! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run`.
@@ -11,8 +12,11 @@ use std::error::Error;
 use std::fmt;
 use std::io::Write as _;
 use std::net::TcpListener;
+use std::os::fd::AsFd as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use async_signal::{Signal, Signals};
@@ -52,7 +56,8 @@ Config file keys (TOML; an unknown key is an error):
 
 Logging: one line per event on stderr. The level is -q/-v/-vv if given, else RUST_LOG if it
 holds a bare level (error, warn, info, debug, trace), else log_level from the config (info).
-Libraries that leafd uses log at info and above only.
+Libraries that leafd uses log at info and above only. When stderr is the journal (under
+systemd), lines carry a <N> syslog priority instead of a timestamp: journalctl -u leafd.
 
 Signals: SIGINT or SIGTERM starts a graceful shutdown (exit status 0); a second one stops
 leafd at once (exit status 1).
@@ -473,9 +478,17 @@ fn io_reason(err: &std::io::Error) -> String {
 /// Logs to stderr: `2026-11-23T20:31:02.123Z INFO  leafd::link: message`.
 /// leafd's own targets log at the configured level; dependencies at info at most, so
 /// `-vv` shows leafd's trace without the reactor's.
-struct StderrLogger;
+///
+/// When stderr is the journal (systemd sets `JOURNAL_STREAM` to its `device:inode`), lines
+/// drop the timestamp, which journald adds itself, and start with the syslog priority in
+/// sd-daemon(3)'s `<N>` form, so `journalctl -p warning` filters by level:
+/// `<6>INFO  leafd::link: message`.
+#[derive(Debug)]
+struct StderrLogger {
+    journal: bool,
+}
 
-static LOGGER: StderrLogger = StderrLogger;
+static LOGGER: OnceLock<StderrLogger> = OnceLock::new();
 
 impl log::Log for StderrLogger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
@@ -493,14 +506,14 @@ impl log::Log for StderrLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
+        let (level, target, args) = (record.level(), record.target(), record.args());
         // One write per line, so lines from different threads never interleave.
-        let line = format!(
-            "{} {:<5} {}: {}\n",
-            humantime::format_rfc3339_millis(SystemTime::now()),
-            record.level(),
-            record.target(),
-            record.args()
-        );
+        let line = if self.journal {
+            format!("<{}>{level:<5} {target}: {args}\n", syslog_priority(level))
+        } else {
+            let now = humantime::format_rfc3339_millis(SystemTime::now());
+            format!("{now} {level:<5} {target}: {args}\n")
+        };
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
@@ -509,8 +522,37 @@ impl log::Log for StderrLogger {
     }
 }
 
+/// sd-daemon(3) priorities: err, warning, info, debug (trace is debug to journald).
+fn syslog_priority(level: log::Level) -> u8 {
+    match level {
+        log::Level::Error => 3,
+        log::Level::Warn => 4,
+        log::Level::Info => 6,
+        log::Level::Debug | log::Level::Trace => 7,
+    }
+}
+
+/// True when stderr is the journal stream systemd named in `JOURNAL_STREAM`. Comparing the
+/// `device:inode` pair (as systemd.exec(5) advises) keeps a redirected stderr, or a child
+/// that merely inherited the variable, on the plain format.
+fn stderr_is_journal() -> bool {
+    let Some(expected) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    match std::fs::File::from(fd).metadata() {
+        Ok(meta) => expected.to_str() == Some(&format!("{}:{}", meta.dev(), meta.ino())),
+        Err(_) => false,
+    }
+}
+
 fn init_logger(level: LevelFilter) {
+    let logger = LOGGER.get_or_init(|| StderrLogger {
+        journal: stderr_is_journal(),
+    });
     // set_logger fails only if a logger is already set; main calls this once.
-    let _ = log::set_logger(&LOGGER);
+    let _ = log::set_logger(logger);
     log::set_max_level(level);
 }

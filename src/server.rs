@@ -1,7 +1,8 @@
 //! `run`: wires the listener, the router and the connection tasks on one `LocalExecutor`.
 //!
 //! Owns: the executor, the accept loop and graceful shutdown.
-//! Hands off to: `link` (one task per connection) and `router` (the state they share).
+//! Hands off to: `link` (one task per connection) and `router` (the state they share);
+//! tells systemd (`notify`) when clients are being served and when shutdown begins.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -19,6 +20,7 @@ use crate::jetstream::{
     engine::{JetStream, Settings, SyncJob},
 };
 use crate::link;
+use crate::notify;
 use crate::router::{CloseReason, Router, ServerInfo};
 use crate::store::LogConfig;
 
@@ -87,8 +89,12 @@ pub fn run(
             router.clone(),
         )));
     }
+    // The listener is registered and the store is open: connections queued in the backlog
+    // are accepted as soon as the executor runs, so this is the moment to report readiness.
+    notify::ready(&format!("serving clients on {addr}"));
     smol::block_on(ex.run(async {
         future::or(accept_loop(&ex, &listener, &router), shutdown).await;
+        notify::stopping();
         drop(js_tasks);
         // A sync job still running on its thread finishes on its own; this one covers all.
         router.borrow_mut().js_shutdown();

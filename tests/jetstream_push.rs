@@ -187,6 +187,24 @@ async fn ordered_consumer_reads_everything_in_order() {
 /// One ordered delivery as the reader saw it: payload, consumer, consumer and stream sequence.
 type Seen = (String, String, u64, u64);
 
+/// Creates an ordered push consumer delivering to `deliver`: its first name and its messages.
+async fn start_ordered(s: &stream::Stream, deliver: &str) -> (String, push::Ordered) {
+    let c = within(
+        "ordered consumer",
+        s.create_consumer(push::OrderedConfig {
+            deliver_subject: deliver.into(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .expect("created");
+    let first = c.cached_info().name.clone();
+    let msgs = within("messages()", c.messages())
+        .await
+        .expect("subscribed");
+    (first, msgs)
+}
+
 /// Reads `n` messages from an ordered consumer.
 async fn read_ordered(msgs: &mut push::Ordered, got: &mut Vec<Seen>, n: usize) {
     for _ in 0..n {
@@ -286,19 +304,7 @@ async fn ordered_consumer_recovers_from_a_forced_gap() {
     for i in 0..5 {
         publish(&js, "gap.x", &format!("m{i}")).await;
     }
-    let c = within(
-        "ordered consumer",
-        s.create_consumer(push::OrderedConfig {
-            deliver_subject: "deliver.gap".into(),
-            ..Default::default()
-        }),
-    )
-    .await
-    .expect("created");
-    let first = c.cached_info().name.clone();
-    let mut msgs = within("messages()", c.messages())
-        .await
-        .expect("subscribed");
+    let (first, mut msgs) = start_ordered(&s, "deliver.gap").await;
     let mut got = Vec::new();
     read_ordered(&mut msgs, &mut got, 5).await;
 
@@ -348,19 +354,7 @@ async fn ordered_consumer_recovers_when_a_heartbeat_reveals_a_gap() {
     for i in 0..20 {
         publish(&js, "hbgap.x", &format!("m{i}")).await;
     }
-    let c = within(
-        "ordered consumer",
-        s.create_consumer(push::OrderedConfig {
-            deliver_subject: "deliver.hbgap".into(),
-            ..Default::default()
-        }),
-    )
-    .await
-    .expect("created");
-    let first = c.cached_info().name.clone();
-    let mut msgs = within("messages()", c.messages())
-        .await
-        .expect("subscribed");
+    let (first, mut msgs) = start_ordered(&s, "deliver.hbgap").await;
     let mut got = Vec::new();
     read_ordered(&mut msgs, &mut got, 5).await;
 

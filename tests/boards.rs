@@ -175,7 +175,12 @@ fn start(board: &Board) -> Broker {
 /// Asks leafd for its figures over `mon`, which holds `SUB _INBOX.varz 1`.
 fn varz(mon: &mut RawConn) -> Value {
     mon.send(b"PUB $SYS.REQ.LEAFD.VARZ _INBOX.varz 0\r\n\r\n");
-    let head = mon.next_line();
+    let mut head = mon.next_line();
+    while head == b"PING\r\n" {
+        // leafd's keepalive (its first PING goes out early); answer it.
+        mon.send(b"PONG\r\n");
+        head = mon.next_line();
+    }
     assert!(
         head.starts_with(b"MSG _INBOX.varz 1 "),
         "expected the VARZ reply, got {}",
@@ -327,7 +332,9 @@ async fn fill_store(broker: &Broker, board: &Board) -> u64 {
         mib(budget)
     );
     drop(js);
-    drop(client);
+    within("drain the store client", client.drain())
+        .await
+        .expect("drain the store client");
     peak
 }
 
@@ -353,12 +360,17 @@ async fn board_budget_holds(name: &'static str) {
         let peak = fill_store(&broker, &board).await;
         // The JetStream client's connection and inbox must be gone before counting.
         let deadline = Instant::now() + crate::util::timeout();
-        while num(&varz(&mut mon), "connections") != 1 {
+        loop {
+            let v = varz(&mut mon);
+            if num(&v, "connections") == 1 && num(&v, "subscriptions") == 1 {
+                break;
+            }
             assert!(
                 Instant::now() < deadline,
-                "the store client did not go away"
+                "the store client did not go away: {v}"
             );
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            // Not a blocking sleep: the client's connection task runs on this runtime.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         Some(peak)
     } else {

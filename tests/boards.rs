@@ -200,6 +200,25 @@ fn mib(b: u64) -> String {
     format!("{:.1} MiB", b as f64 / MIB as f64)
 }
 
+/// `, anon X, file Y` from `/proc/<pid>/status` where this process can read it (natively),
+/// else nothing: a breakdown for the log, not asserted.
+fn rss_parts(broker: &Broker) -> String {
+    let Some(status) = broker
+        .pid()
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+    else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or_else(|| "?".to_owned(), |kb| mib(kb * KIB))
+    };
+    format!(", anon {}, file {}", field("RssAnon"), field("RssFile"))
+}
+
 /// Allocated bytes under `dir`, like `du` counts them.
 fn du(dir: &std::path::Path) -> u64 {
     leafd::store::disk_usage(dir).expect("read the store directory")
@@ -372,6 +391,13 @@ async fn board_budget_holds(name: &'static str) {
             // Not a blocking sleep: the client's connection task runs on this runtime.
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        let v = varz(&mut mon);
+        eprintln!(
+            "boards {name}: after the store fill, RSS {} (peak so far {}){}",
+            mib(num(&v, "mem")),
+            mib(num(&v, "mem_peak")),
+            rss_parts(&broker)
+        );
         Some(peak)
     } else {
         None
@@ -405,6 +431,11 @@ async fn board_budget_holds(name: &'static str) {
         c.ping_pong();
     }
     let full = varz(&mut mon);
+    eprintln!(
+        "boards {name}: at every limit, RSS {}{}",
+        mib(num(&full, "mem")),
+        rss_parts(&broker)
+    );
     assert_eq!(num(&full, "connections"), board.max_connections as u64);
     assert_eq!(
         num(&full, "subscriptions"),

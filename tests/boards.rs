@@ -536,7 +536,7 @@ async fn board_budget_holds(name: &'static str) {
     eprintln!(
         "boards {name}: empty {}, at every limit ({} connections, {} subscriptions) {}, \
          peak {} (highest sample {}) with {room} slow consumers at {} max_pending \
-         ({} published), budget {}; store du peak {}; {:.1?}",
+         ({} published), budget {}; store du peak {} of {}{}; {:.1?}",
         mib(num(&empty, "mem")),
         board.max_connections,
         board.max_subscriptions_total,
@@ -546,16 +546,13 @@ async fn board_budget_holds(name: &'static str) {
         mib(board.max_pending as u64),
         mib(sent),
         mib(board.memory_budget),
-        format!(
-            "{} of {}{}",
-            mib(du_peak),
-            mib(board.store_max_bytes),
-            if board.store_max_bytes <= FULL_FILL_MAX {
-                " (filled)"
-            } else {
-                " (not filled: 2x 128 MiB through a stream of that max_bytes)"
-            }
-        ),
+        mib(du_peak),
+        mib(board.store_max_bytes),
+        if board.store_max_bytes <= FULL_FILL_MAX {
+            " (filled)"
+        } else {
+            " (not filled: 2x 128 MiB through a stream of that max_bytes)"
+        },
         started.elapsed()
     );
     assert!(

@@ -31,8 +31,8 @@
 //! load runs first, then the connections, subscriptions and slow consumers on top of it.
 //!
 //! Measured (release, x86_64, loaded 2-core VM; `boards/README.md` has the table): the whole
-//! module takes about 25 s. rpi-zero-2w **breaches** its 32 MiB budget: peak 35.7-37.0 MiB.
-//! Its slow consumers cost what the model says (2.3 MiB each); the idle part does not: 22-23
+//! module takes about 25 s. rpi-zero-2w **breaches** its 32 MiB budget: peak 34.9-37.0 MiB.
+//! Its slow consumers cost what the model says (2.3 MiB each); the idle part does not: 21-23
 //! MiB against the model's 17.6, because a filled store leaves 12-13 MiB of anonymous memory
 //! (the model's store share is 8 MiB) and the runtime is 5.7 MiB (model: 4).
 

@@ -10,6 +10,9 @@
 /// Broker process, raw wire connection and async-nats helpers shared by every module.
 mod util;
 
+/// Each board profile at its limits: RSS within its memory budget, the store within its disk
+/// budget, and the documented errors past the limits.
+mod boards;
 /// 20x the store's disk budget through a bounded stream; du stays within the budget.
 mod churn;
 /// kill -9 during acked JetStream publishing: every acked message survives.

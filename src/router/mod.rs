@@ -17,6 +17,7 @@ mod ops;
 mod outbox;
 mod route;
 mod uplink;
+mod varz;
 
 use std::net::SocketAddr;
 
@@ -30,6 +31,7 @@ pub use forward::{UplinkStatus, STATUS_SUBJECT};
 pub use info::{ServerInfo, NATS_COMPAT_VERSION};
 pub use outbox::Output;
 pub use uplink::UplinkStats;
+pub use varz::{Varz, VARZ_SUBJECT};
 
 pub(crate) use client::Client;
 

@@ -142,7 +142,8 @@ impl Router {
         self.stats.in_bytes += size as u64;
         // nats-server acknowledges before it delivers (capture 01: `+OK` precedes the MSG).
         self.ok_if_verbose(id);
-        let answered = self.js_publish(&msg) || self.status_request(&msg);
+        let answered =
+            self.js_publish(&msg) || self.status_request(&msg) || self.varz_request(&msg);
         let delivered = self.route_to(id, msg.subject, msg, false);
         let up = self.uplink_publish(id, &msg, answered);
         if delivered == 0 && !answered && !up {

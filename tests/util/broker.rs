@@ -36,6 +36,8 @@ const START_ATTEMPTS: u32 = 3;
 /// 1 MiB must lower `max_payload` too.
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
+    /// A built-in board profile (leafd `board = "NAME"`; leafd only: nats-server has none).
+    pub board: Option<String>,
     pub max_connections: Option<u32>,
     pub max_payload: Option<u64>,
     pub max_control_line: Option<u64>,
@@ -70,7 +72,8 @@ pub struct Uplink {
 
 impl Limits {
     fn is_default(&self) -> bool {
-        self.max_connections.is_none()
+        self.board.is_none()
+            && self.max_connections.is_none()
             && self.max_payload.is_none()
             && self.max_control_line.is_none()
             && self.max_pending.is_none()
@@ -121,7 +124,11 @@ impl Kind {
     fn config_flag(self, dir: &std::path::Path, limits: &Limits) -> String {
         let (file, text, flag) = match self {
             Kind::Leafd => {
-                let mut t = String::from("[limits]\n");
+                let mut t = String::new();
+                if let Some(board) = &limits.board {
+                    let _ = writeln!(t, "board = {board:?}");
+                }
+                t.push_str("[limits]\n");
                 for (k, v) in limits.pairs() {
                     let _ = writeln!(t, "{k} = {v}");
                 }
@@ -157,6 +164,10 @@ impl Kind {
                 ("leafd.toml", t, "--config")
             }
             Kind::NatsServer => {
+                assert!(
+                    limits.board.is_none(),
+                    "board profiles are leafd's; this test cannot run against nats-server"
+                );
                 let mut t = String::new();
                 for (k, v) in limits.pairs() {
                     let _ = writeln!(t, "{k}: {v}");
@@ -255,21 +266,26 @@ impl Broker {
 
     /// Starts the broker with `limits` written to a config file in its own format.
     pub fn start_with(limits: Limits) -> Broker {
-        Broker::start_full(limits, None)
+        Broker::start_full(template(), limits, None)
+    }
+
+    /// [`Broker::start_with`] running `command` (a template like `LEAFD_CMD`'s) instead of
+    /// the one the environment chose.
+    pub fn start_command(command: &str, limits: Limits) -> Broker {
+        Broker::start_full(command.to_owned(), limits, None)
     }
 
     /// [`Broker::start_with`], keeping the JetStream store in `store` instead of the
     /// broker's temporary directory (the `{dir}/store` or `{dir}/js` of the command).
     pub fn start_with_store(limits: Limits, store: &std::path::Path) -> Broker {
-        Broker::start_full(limits, Some(store))
+        Broker::start_full(template(), limits, Some(store))
     }
 
-    fn start_full(limits: Limits, store: Option<&std::path::Path>) -> Broker {
+    fn start_full(mut template: String, limits: Limits, store: Option<&std::path::Path>) -> Broker {
         let dir = tempfile::Builder::new()
             .prefix("leafd-test-")
             .tempdir()
             .expect("create temporary directory");
-        let mut template = template();
         assert!(
             template.contains("{port}"),
             "LEAFD_CMD must contain a {{port}} placeholder, got: {template}"

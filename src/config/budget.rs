@@ -11,8 +11,13 @@
 use super::units::{fmt_approx, KIB, MIB};
 use super::{Config, Limits};
 
-/// Binary text, allocator, executor, logger: what an idle leafd with no clients costs.
-pub(crate) const RUNTIME_BYTES: u64 = 4 * MIB;
+/// Binary text, allocator, executor, logger: what an idle leafd with no clients costs
+/// (measured by `tests/boards.rs`: 5.6-5.9 MiB of RSS, release build, x86_64).
+pub(crate) const RUNTIME_BYTES: u64 = 6 * MIB;
+/// The least the store costs once it holds data, whatever its cache share: write buffer,
+/// compaction copy buffer, segment tables, sled, the sync thread's allocator arena
+/// (measured by `tests/boards.rs`: a filled 256 MiB store leaves 12-13 MiB behind).
+pub(crate) const STORE_FLOOR_BYTES: u64 = 14 * MIB;
 /// Per connection besides its read buffer: task, socket, parser scratch, router entry,
 /// outbox bookkeeping and a small steady-state write queue.
 pub(crate) const PER_CONNECTION_BYTES: u64 = 16 * KIB;
@@ -28,8 +33,9 @@ pub(crate) const DEFAULT_STORE_CACHE_BYTES: u64 = 64 * MIB;
 pub struct MemoryEstimate {
     /// Binary, allocator, executor and logger: 4 MiB.
     pub runtime: u64,
-    /// The store's page/cache share, see [`Config::store_cache_budget`]. sled's cache
-    /// (`store.meta_cache`) is part of it: validation keeps it within this share.
+    /// The store's page/cache share, see [`Config::store_cache_budget`], and at least
+    /// [`STORE_FLOOR_BYTES`]. sled's cache (`store.meta_cache`) is part of it: validation
+    /// keeps it within the share.
     pub store_cache: u64,
     /// `max_connections × (read_buffer + 16 KiB)`: every connection open and idle.
     pub connections: u64,
@@ -81,7 +87,7 @@ impl Config {
         let n = |v: usize| v as u64;
         MemoryEstimate {
             runtime: RUNTIME_BYTES,
-            store_cache: self.store_cache_budget(),
+            store_cache: self.store_cache_budget().max(STORE_FLOOR_BYTES),
             connections: n(l.max_connections) * (n(l.read_buffer) + PER_CONNECTION_BYTES),
             subscriptions: n(l.max_subscriptions_total) * PER_SUBSCRIPTION_BYTES,
             sublist_cache: n(l.sublist_cache) * PER_CACHE_ENTRY_BYTES,

@@ -57,7 +57,7 @@ fn board_overrides_defaults() {
     let c = Config::from_sources(None, &flags).unwrap();
     assert_eq!(c.board.as_deref(), Some("rpi-zero-2w"));
     assert_eq!(c.limits.max_connections, 128);
-    assert_eq!(c.limits.max_pending, 2 * MIB as usize);
+    assert_eq!(c.limits.max_pending, MIB as usize);
     assert_eq!(c.store.max_bytes, 256 * MIB);
     assert_eq!(c.board_budget.map(|b| b.memory), Some(32 * MIB));
     // Keys the profile leaves alone keep their defaults.
@@ -72,7 +72,7 @@ fn file_overrides_board_and_names_its_board() {
     let c = from_file(text).unwrap();
     assert_eq!(c.board.as_deref(), Some("rpi-zero-2w"));
     assert_eq!(c.limits.max_connections, 64);
-    assert_eq!(c.limits.max_pending, 2 * MIB as usize); // from the board
+    assert_eq!(c.limits.max_pending, MIB as usize); // from the board
     assert_eq!(c.limits.ping_interval, Duration::from_secs(30));
     assert_eq!(c.listen, "127.0.0.1:4333");
 }

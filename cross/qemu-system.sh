@@ -21,7 +21,8 @@
 # hits qemu itself.
 #
 # Cached under target/qemu-system/ (prepared once, under a lock; safe to run concurrently):
-#   apt/       a private apt state for Debian's arm64 archive (no dpkg --add-architecture)
+#   apt/       while preparing: a private apt state for Debian's arm64 archive (no
+#              dpkg --add-architecture); removed once the kernel and busybox are unpacked
 #   base/      the arm64 kernel Image, its virtio/ext4 modules, busybox-static
 #   qemu/      qemu-system-arm unpacked from Debian's .debs, used when qemu-system-aarch64 is
 #              not on PATH. Not apt-installed: on bookworm that removes an installed
@@ -165,7 +166,7 @@ prepare() {
     exec 9>&-
 }
 
-# The guest's /init. $1: kernel release, for nothing but the log line.
+# Writes the guest's /init into the initramfs staging directory $1.
 write_init() {
     cat >"$1/init" <<'EOF'
 #!/bin/busybox sh
@@ -216,8 +217,10 @@ base_initrd() {
         (cd "$stage" && find . | cpio -o -H newc -R 0:0 --quiet) >"$stage.cpio"
         mv -f "$stage.cpio" "$out" # atomic: a concurrent builder writes the same bytes
         rm -rf "$stage"
-        # Initramfs images of older binaries (a rebuild makes a new one each time).
+        # Initramfs images of older binaries (a rebuild makes a new one each time), and what
+        # launchers killed while building left behind.
         find "$cache" -maxdepth 1 -name 'initrd-*.cpio' -mtime +1 -delete
+        find "$cache" -maxdepth 1 -name 'tmp.*' -mmin +60 -exec rm -rf {} +
     else
         touch "$out" # in use: not pruned
     fi
@@ -266,8 +269,9 @@ for a in "${leafd_args[@]}"; do
 done
 : >"$stage/etc/leafd.args"
 [ ${#args[@]} -eq 0 ] || printf '%s\n' "${args[@]}" >"$stage/etc/leafd.args"
+base=$(base_initrd)
 {
-    cat "$(base_initrd)"
+    cat "$base"
     (cd "$stage" && find . | cpio -o -H newc -R 0:0 --quiet)
 } >"$dir/initrd.img"
 rm -rf "$stage"

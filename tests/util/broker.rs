@@ -23,8 +23,14 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// How long a broker may take to accept connections; qemu-user start-up is slow.
+/// How long a broker may take to accept connections at least; qemu-user start-up is slow.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a broker may take to accept connections: [`START_TIMEOUT`], or the test timeout
+/// when that is longer (a full-system VM boots for seconds, more on a loaded machine).
+fn start_timeout() -> Duration {
+    START_TIMEOUT.max(crate::util::timeout())
+}
 
 /// How many fresh ports `start` tries before giving up (a port can be lost to another process
 /// between the probe bind and the broker's bind).
@@ -338,7 +344,7 @@ impl Broker {
     }
 
     fn start_again(&mut self) {
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + start_timeout();
         loop {
             match self.spawn_and_wait() {
                 Ok(()) => return,
@@ -430,7 +436,7 @@ impl Broker {
 
     /// Polls until the port answers with an `INFO` line from *our* child.
     fn wait_ready(&mut self) -> Result<(), StartError> {
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + start_timeout();
         let mut backoff = Duration::from_millis(5);
         loop {
             let child = self.child.as_mut().expect("spawned above");
@@ -459,7 +465,9 @@ impl Broker {
     fn fail_start(&mut self, e: StartError) -> ! {
         let why = match e {
             StartError::Exited(s) => format!("exited with {s}"),
-            StartError::Timeout => format!("did not accept connections within {START_TIMEOUT:?}"),
+            StartError::Timeout => {
+                format!("did not accept connections within {:?}", start_timeout())
+            }
         };
         self.kill();
         self.log_shown = true;
@@ -506,11 +514,16 @@ impl Broker {
 }
 
 /// True when a connection to `addr` succeeds and its first line starts with `INFO `.
+///
+/// The read waits briefly and the caller probes again: a forwarded port (qemu's `hostfwd`,
+/// in front of a VM's broker) accepts before the broker listens and then holds the connection
+/// without an answer for seconds, while a fresh connection made once the broker listens gets
+/// INFO at once.
 pub fn reads_info(addr: SocketAddr) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
         return false;
     };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
     let mut got = Vec::new();
     let mut byte = [0u8; 1];
     while got.len() < 5 {

@@ -205,6 +205,39 @@ fn all_zero(file: &File, path: &Path, from: u64, to: u64) -> Result<bool, StoreE
     Ok(true)
 }
 
+/// The offset just past the last non-zero byte of `file` below `len` (0 if all zero): where
+/// a preallocated segment's data ends.
+fn data_end(file: &File, path: &Path, len: u64) -> Result<u64, StoreError> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut end = len;
+    while end > 0 {
+        let n = (end as usize).min(buf.len());
+        let at = end - n as u64;
+        file.read_exact_at(&mut buf[..n], at).map_err(io(path))?;
+        if let Some(i) = buf[..n].iter().rposition(|&b| b != 0) {
+            return Ok(at + i as u64 + 1);
+        }
+        end = at;
+    }
+    Ok(0)
+}
+
+/// Copies `file` to `to` up to the end of its data (not the preallocated zeros after it, which
+/// would cost a whole segment's write on an SD card for nothing).
+fn copy_data(file: &File, path: &Path, len: u64, to: &Path) -> Result<(), StoreError> {
+    let end = data_end(file, path, len)?;
+    let mut out = File::create(to).map_err(io(to))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = 0;
+    while at < end {
+        let n = ((end - at) as usize).min(buf.len());
+        file.read_exact_at(&mut buf[..n], at).map_err(io(path))?;
+        std::io::Write::write_all(&mut out, &buf[..n]).map_err(io(to))?;
+        at += n as u64;
+    }
+    out.sync_data().map_err(io(to))
+}
+
 fn quarantine_dir(dir: &Path) -> Result<PathBuf, StoreError> {
     let q = dir.join("quarantine");
     fs::create_dir_all(&q).map_err(io(&q))?;
@@ -325,7 +358,7 @@ pub fn recover(
             }
             if !torn {
                 let to = quarantine_dir(dir)?.join(path.file_name().unwrap_or_default());
-                fs::copy(&path, &to).map_err(io(&to))?;
+                copy_data(&file, &path, file_len, &to)?;
                 let damage = s.damage.unwrap_or(Damage::Record(RecordError::Incomplete));
                 let kept_until = base + s.offsets.len() as u64;
                 report.quarantined.push(Quarantined {

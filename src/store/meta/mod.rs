@@ -72,14 +72,24 @@ impl MetaStore {
     pub fn open(dir: &Path, cache_bytes: u64) -> Result<MetaStore, StoreError> {
         let path = dir.join("meta");
         let created = !path.join("db").exists();
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&path)
             .cache_capacity(cache_bytes)
             // No background flusher thread: the engine syncs when it needs durability, and
             // sled's own flush is not power-safe anyway (see `sync`).
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| sled_error(&path, e))?;
+            .flush_every_ms(None);
+        // sled's file lock outlives a dropped `Db` for a moment (its threads let go of the
+        // file last), and a leafd that is still exiting holds it too: wait up to 2 s.
+        let mut waited = 0;
+        let db = loop {
+            match config.open() {
+                Err(e) if waited < 200 && e.to_string().contains("could not acquire lock") => {
+                    waited += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other.map_err(|e| sled_error(&path, e))?,
+            }
+        };
         let mut store = MetaStore {
             db,
             path,

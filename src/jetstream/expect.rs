@@ -11,6 +11,7 @@
 
 use super::error::ApiError;
 use super::headers::header_value;
+use super::time::parse_go_duration;
 
 /// `Nats-Rollup` after a successful check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,56 +203,11 @@ pub fn parse_ttl(v: &[u8]) -> Option<Ttl> {
     if v.eq_ignore_ascii_case(b"never") {
         return Some(Ttl::Never);
     }
-    if let Some(ns) = go_duration(v) {
+    if let Some(ns) = std::str::from_utf8(v).ok().and_then(parse_go_duration) {
         return (ns >= 1_000_000_000).then_some(Ttl::Seconds((ns / 1_000_000_000) as u64));
     }
     match go_uint(v) {
         u64::MAX => None,
         n => Some(Ttl::Seconds(n)),
     }
-}
-
-/// Go's `time.ParseDuration` for non-negative values, in nanoseconds: `0`, or one or more
-/// `<number>[.<fraction>]<unit>` with units `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`.
-fn go_duration(v: &[u8]) -> Option<i128> {
-    let s = std::str::from_utf8(v).ok()?;
-    let s = s.strip_prefix('+').unwrap_or(s);
-    if s == "0" {
-        return Some(0);
-    }
-    let (mut rest, mut total) = (s, 0i128);
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let (num, tail) = rest.split_at(num_len);
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let scale: i128 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-        if (int.is_empty() && frac.is_empty()) || frac.contains('.') || int.len() > 20 {
-            return None;
-        }
-        let whole: i128 = if int.is_empty() { 0 } else { int.parse().ok()? };
-        let mut part = whole.checked_mul(scale)?;
-        let mut div = 1i128;
-        for d in frac.bytes().take(18) {
-            div *= 10;
-            part = part.checked_add(i128::from(d - b'0') * scale / div)?;
-        }
-        total = total.checked_add(part)?;
-        rest = next;
-    }
-    Some(total)
 }

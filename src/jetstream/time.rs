@@ -1,7 +1,8 @@
 //! JetStream timestamps as nats-server writes them: RFC 3339 UTC with nanoseconds, trailing
 //! zeros of the fraction trimmed (Go's `time.RFC3339Nano`), and Go's zero time for "never".
 //!
-//! Owns: the text form of a timestamp, and Go's `time.Duration.String()`. Must not: read the clock; callers pass nanoseconds
+//! Owns: the text form of a timestamp, and Go's durations both ways (`time.Duration.String()`
+//! and `time.ParseDuration`). Must not: read the clock; callers pass nanoseconds
 //! since the Unix epoch. Hands off to: `response` (`created`, `ts`, `first_ts`, `time`).
 
 use std::time::{Duration, UNIX_EPOCH};
@@ -76,6 +77,51 @@ pub fn go_duration_string(ns: u64) -> String {
             }
         }
     }
+}
+
+/// Go's `time.ParseDuration` for non-negative values, in nanoseconds (`Nats-TTL`, `-NAK`
+/// delays): `0`, or one or more
+/// `<number>[.<fraction>]<unit>` with units `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`.
+pub fn parse_go_duration(s: &str) -> Option<i128> {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if s == "0" {
+        return Some(0);
+    }
+    let (mut rest, mut total) = (s, 0i128);
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let (num, tail) = rest.split_at(num_len);
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let scale: i128 = match unit {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return None,
+        };
+        let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+        if (int.is_empty() && frac.is_empty()) || frac.contains('.') || int.len() > 20 {
+            return None;
+        }
+        let whole: i128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let mut part = whole.checked_mul(scale)?;
+        let mut div = 1i128;
+        for d in frac.bytes().take(18) {
+            div *= 10;
+            part = part.checked_add(i128::from(d - b'0') * scale / div)?;
+        }
+        total = total.checked_add(part)?;
+        rest = next;
+    }
+    Some(total)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! Owns: building and reading ack subjects and classifying ack payloads. Must not: touch a
 //! consumer's state (that is `state`). Hands off to: `Consumer::ack`.
 
-use std::time::Duration;
+use crate::jetstream::time::parse_go_duration;
 
 use serde::Deserialize;
 
@@ -117,42 +117,8 @@ fn nak_delay(arg: &[u8]) -> Option<u64> {
     let ns = if arg.first() == Some(&b'{') {
         serde_json::from_slice::<NakDelay>(arg).ok()?.delay
     } else {
-        i64::try_from(go_duration(std::str::from_utf8(arg).ok()?)?.as_nanos()).ok()?
+        i64::try_from(parse_go_duration(std::str::from_utf8(arg).ok()?.trim())?).ok()?
     };
     // A negative or zero delay redelivers at once, like nats-server's `now - ackWait + d`.
     Some(u64::try_from(ns).unwrap_or(0))
-}
-
-/// A Go `time.ParseDuration` string: `500ms`, `1.5s`, `2m30s`, `100us`, `10ns`, `1h`.
-pub fn go_duration(text: &str) -> Option<Duration> {
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let split = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..split].parse().ok()?;
-        rest = &rest[split..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += value * scale;
-    }
-    (total.is_finite() && total < 1.8e19).then(|| Duration::from_nanos(total as u64))
 }

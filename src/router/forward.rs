@@ -257,13 +257,7 @@ impl Router {
             Some(s) => serde_json::to_vec(&s).unwrap_or_default(),
             None => br#"{"error":"no uplink is configured"}"#.to_vec(),
         };
-        let reply = Message {
-            subject: reply,
-            reply: None,
-            headers: None,
-            payload: &body,
-        };
-        self.route_to(super::js::INTERNAL, reply.subject, reply, false);
+        self.reply_internal(reply, &body);
         true
     }
 }

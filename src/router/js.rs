@@ -18,6 +18,19 @@ use super::{ClientId, Router};
 /// and back-pressure never apply to it.
 pub(crate) const INTERNAL: ClientId = ClientId(usize::MAX);
 
+impl Router {
+    /// Sends `body` as leafd's own reply to `reply` (status and varz requests).
+    pub(super) fn reply_internal(&mut self, reply: &[u8], body: &[u8]) {
+        let msg = Message {
+            subject: reply,
+            reply: None,
+            headers: None,
+            payload: body,
+        };
+        self.route_to(INTERNAL, reply, msg, false);
+    }
+}
+
 /// JetStream state as the router holds it.
 #[derive(Debug)]
 pub(crate) struct JsHandle {

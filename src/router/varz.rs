@@ -102,13 +102,7 @@ impl Router {
         }
         let Some(reply) = msg.reply else { return true };
         let body = serde_json::to_vec(&self.varz()).unwrap_or_default();
-        let reply = Message {
-            subject: reply,
-            reply: None,
-            headers: None,
-            payload: &body,
-        };
-        self.route_to(super::js::INTERNAL, reply.subject, reply, false);
+        self.reply_internal(reply, &body);
         true
     }
 }

@@ -14,7 +14,7 @@ use async_nats::jetstream::{self, kv, stream};
 use async_nats::{ConnectOptions, Event};
 use futures::{StreamExt as _, TryStreamExt as _};
 
-use crate::util::js::{js, make_stream, publish, text};
+use crate::util::js::{js, kv_history, make_stream, publish, text};
 use crate::util::{client, client_with, within, Broker, RawConn};
 
 #[tokio::test]
@@ -442,15 +442,7 @@ async fn a_kv_session_and_a_restart() {
     .expect("keys");
     keys.sort();
     assert_eq!(keys, ["level", "mode"]);
-    let history: Vec<kv::Entry> = within("history", async {
-        kv.history("mode")
-            .await
-            .expect("history")
-            .try_collect()
-            .await
-    })
-    .await
-    .expect("history");
+    let history = kv_history(&kv, "mode").await;
     let values: Vec<&[u8]> = history.iter().map(|e| e.value.as_ref()).collect();
     assert_eq!(values, [&b"auto"[..], b"manual", b"eco"]);
 

@@ -16,6 +16,7 @@ use std::time::Instant;
 use async_nats::jetstream::{self, kv, stream};
 use futures::{StreamExt as _, TryStreamExt as _};
 
+use crate::util::js::kv_history;
 use crate::util::{client, within, Broker, Limits, MIB};
 
 /// Keys in the bucket.
@@ -286,15 +287,7 @@ async fn ten_thousand_keys_fifty_updates_at_history_three_stay_within_disk_and_m
             key(k),
             entry.revision
         );
-        let history: Vec<kv::Entry> = within("history", async {
-            kv.history(key(k))
-                .await
-                .expect("history")
-                .try_collect()
-                .await
-        })
-        .await
-        .expect("history");
+        let history = kv_history(&kv, &key(k)).await;
         let got: Vec<&[u8]> = history.iter().map(|e| e.value.as_ref()).collect();
         let want: Vec<Vec<u8>> = (ROUNDS - HISTORY..ROUNDS).map(|r| value(k, r)).collect();
         assert_eq!(got, want, "{}: history", key(k));

@@ -1,7 +1,7 @@
 //! async-nats JetStream helpers shared by the `jetstream_*` modules.
 
-use async_nats::jetstream::{self, consumer, stream, Context};
-use futures::StreamExt as _;
+use async_nats::jetstream::{self, consumer, kv, stream, Context};
+use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::{client, within, Broker};
 
@@ -71,4 +71,13 @@ pub async fn fetch(
 /// The payload as text.
 pub fn text(m: &jetstream::Message) -> String {
     String::from_utf8_lossy(&m.payload).into_owned()
+}
+
+/// Every kept revision of `key` in `kv`, oldest first.
+pub async fn kv_history(kv: &kv::Store, key: &str) -> Vec<kv::Entry> {
+    within("history", async {
+        kv.history(key).await.expect("history").try_collect().await
+    })
+    .await
+    .expect("history")
 }

@@ -204,7 +204,7 @@ impl SegmentLog {
     fn roll(&mut self) -> Result<(), StoreError> {
         self.flush()?;
         let base = self.active().base();
-        self.active().trim()?;
+        self.active().seal()?;
         let mut seg = Segment::create(&self.dir.path, self.next_seq)?;
         seg.preallocate(self.cfg.segment_bytes);
         self.segments.push_back(seg);
@@ -212,6 +212,12 @@ impl SegmentLog {
         self.check_candidate(base);
         self.note_if_dead(self.segments.len() - 2);
         Ok(())
+    }
+
+    /// Each segment's buffer capacity (record buffer plus pending marks), oldest first.
+    #[cfg(test)]
+    pub fn buffer_capacities(&self) -> Vec<usize> {
+        self.segments.iter().map(Segment::buffer_capacity).collect()
     }
 
     /// Reads live message `seq` into `buf` (reused across calls) and returns it borrowed.

@@ -398,3 +398,20 @@ fn dead_segments_behind_a_live_record_are_removed() {
     assert_eq!(log.get(1).expect("get").expect("static").payload, b"kept");
     assert!(log.get(last).expect("get").is_some());
 }
+
+/// Issue 6: every sealed segment kept its write buffer (256 KiB by default), so RSS grew
+/// with the data stored: 137 MiB for a full 4 GiB store on the rpi4 profile.
+#[test]
+fn issue_6_sealed_segments_let_go_of_their_write_buffer() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut log = open(tmp.path(), 1024);
+    fill(&mut log, 200);
+    let held = log.buffer_capacities();
+    assert!(held.len() > 5, "the fill rolls segments: {held:?}");
+    let (active, sealed) = held.split_last().expect("an active segment");
+    assert!(*active > 0, "the active segment keeps its buffer");
+    assert!(
+        sealed.iter().all(|&c| c == 0),
+        "sealed segments hold buffers: {held:?}"
+    );
+}

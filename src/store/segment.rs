@@ -176,12 +176,29 @@ impl Segment {
         }
     }
 
-    /// Cuts preallocated space after the last written byte (a rolled segment keeps only
-    /// its records); the next sync makes the new length durable.
+    /// Seals a rolled segment, which is written (flushed) and takes no more records: cuts the
+    /// preallocated space after its last byte (the next sync makes the new length durable)
+    /// and lets go of its write buffer and the spare room of its offset table. Before, every
+    /// sealed segment kept a `write_buffer`-sized allocation: 256 KiB per 8 MiB of stored
+    /// data, 137 MiB of RSS for rpi4's full 4 GiB store (`tests/boards.rs`).
     ///
     /// # Errors
     /// The truncation fails.
-    pub fn trim(&mut self) -> Result<(), StoreError> {
+    pub fn seal(&mut self) -> Result<(), StoreError> {
+        debug_assert!(self.buf.is_empty(), "seal() after a flush");
+        self.buf = Vec::new();
+        self.offsets.shrink_to_fit();
+        self.trim()
+    }
+
+    /// Bytes held by the record buffer and the pending marks buffer.
+    #[cfg(test)]
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity() + self.marks.pending.capacity()
+    }
+
+    /// Cuts preallocated space after the last written byte; see [`Segment::seal`].
+    fn trim(&mut self) -> Result<(), StoreError> {
         let len = self
             .file
             .file
@@ -379,7 +396,13 @@ impl Segment {
                 f.write_at(&self.marks.pending, self.marks.written)?;
             }
             self.marks.written += self.marks.pending.len() as u64;
-            self.marks.pending.clear();
+            // Marks come in bursts (a purge, a work queue catching up) to any segment, sealed
+            // ones too: do not keep a burst's buffer for the segment's lifetime.
+            if self.marks.pending.capacity() > 4096 {
+                self.marks.pending = Vec::new();
+            } else {
+                self.marks.pending.clear();
+            }
             self.marks.dirty = true;
         }
         Ok(created)

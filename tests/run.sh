@@ -5,8 +5,9 @@
 #
 #   tests/run.sh           everything: cargo test (unit + integration) and the nats-py suite
 #                          against native leafd, the board budgets (tests/boards.rs) against
-#                          the native release build, then the integration suite against the
-#                          aarch64 (musl) and armv7 builds of leafd under qemu-user, then
+#                          the native release build, then the integration suite and the
+#                          board budgets against the aarch64 (musl) and armv7 builds of
+#                          leafd under qemu-user, then
 #                          the arm64 .deb (tests/deb.sh: dpkg into an arm64 root,
 #                          systemd-analyze verify/security, the packaged binary under qemu),
 #                          then the core and JetStream cases against the aarch64 build
@@ -179,28 +180,41 @@ fi
 
 # --- 6. ARM builds under qemu-user --------------------------------------------------------
 if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
+    # Where qemu-user places the guest's address space in its own, for the board budgets.
+    GUEST_BASE=0x4000000000
     step "build leafd for aarch64-unknown-linux-musl"
     AARCH64_BIN=$(cross/build.sh aarch64-unknown-linux-musl release)
     # All of it but the KV churn (500,000 acked puts, and an RSS bound that would read
-    # qemu's): the broker is I/O-bound and stays well within ~3 minutes under qemu. Not the
-    # board budgets either: under qemu-user the RSS leafd reports is the emulator's own
-    # (translation cache, host allocator), not what the board would see.
+    # qemu's): the broker is I/O-bound and stays well within ~3 minutes under qemu. The
+    # board budgets run in a step of their own, one board at a time.
     run_suite "integration tests vs leafd aarch64 (qemu-aarch64)" \
         env LEAFD_CMD="qemu-aarch64 $AARCH64_BIN --listen 127.0.0.1:{port} --store {dir}/store" \
         LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests -- \
         --skip kv_churn:: --skip boards::
+    # Under qemu-user leafd's own VmRSS is the emulator's; -B and -R pin the guest's address
+    # space to a window of qemu's, so the test counts the guest's pages alone from the host's
+    # smaps (tests/util/guest_mem.rs).
+    run_suite "board budgets vs leafd aarch64 (qemu-aarch64)" \
+        env LEAFD_CMD="qemu-aarch64 -B $GUEST_BASE -R 0x100000000 $AARCH64_BIN --listen 127.0.0.1:{port} --store {dir}/store" \
+        LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests boards:: -- \
+        --test-threads=1 --nocapture
 
     step "build leafd for armv7-unknown-linux-gnueabihf"
     BIN=$(cross/build.sh armv7-unknown-linux-gnueabihf release)
     # A smaller subset: everything but the KV churn (as on aarch64) and the bulk-copy tests
     # (32 MiB slow-consumer flood, 1 MiB round trips, 10k subscriptions), which are CPU-bound
-    # under emulation and already covered on aarch64, and the board budgets (qemu-user's own
-    # RSS, as on aarch64).
+    # under emulation and already covered on aarch64, and the board budgets (their own step).
     run_suite "integration tests vs leafd armv7 (qemu-arm)" \
         env LEAFD_CMD="qemu-arm -L /usr/arm-linux-gnueabihf $BIN --listen 127.0.0.1:{port} --store {dir}/store" \
         LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests -- \
         --skip kv_churn:: --skip limits::slow_consumer --skip limits::one_mib --skip pubsub::ten_thousand \
         --skip boards::
+    # The 32-bit build, as a Zero 2 W or Pi 3 on 32-bit Raspberry Pi OS runs it (qemu-arm
+    # reserves the guest's 4 GiB by itself: -B only).
+    run_suite "board budgets vs leafd armv7 (qemu-arm)" \
+        env LEAFD_CMD="qemu-arm -B $GUEST_BASE -L /usr/arm-linux-gnueabihf $BIN --listen 127.0.0.1:{port} --store {dir}/store" \
+        LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests boards:: -- \
+        --test-threads=1 --nocapture
 
     # --- 7. the arm64 .deb -------------------------------------------------------------------
     run_suite "deb package for arm64 (dpkg into an arm64 root, systemd-analyze, qemu)" tests/deb.sh

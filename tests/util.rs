@@ -7,6 +7,7 @@
 
 mod broker;
 mod client;
+pub mod guest_mem;
 pub mod hub;
 pub mod js;
 pub mod proxy;

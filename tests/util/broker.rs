@@ -387,7 +387,8 @@ impl Broker {
         fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    fn argv(&self) -> Vec<String> {
+    /// The broker's command line, placeholders filled in.
+    pub fn argv(&self) -> Vec<String> {
         let dir = self.dir.path().display().to_string();
         self.template
             .replace("{port}", &self.port.to_string())

@@ -42,8 +42,8 @@ Settings come in layers, each overriding the one before:
 const AFTER_LONG_HELP: &str = "\
 Config file keys (TOML; an unknown key is an error):
   server_name, listen, board, log_level
-  [store]   dir, max_bytes, sync (always | batch | interval), sync_interval, meta_cache,
-            segment_bytes
+  [store]   dir, max_bytes, max_msgs, sync (always | batch | interval), sync_interval,
+            meta_cache, segment_bytes
   [jetstream] enabled, max_streams, max_consumers
   [uplink]  urls, name, user, password, token, nkey_seed_file, creds_file, reconnect_min,
             reconnect_max, ping_interval; [uplink.tls] ca_file, cert_file, key_file,

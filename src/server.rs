@@ -130,6 +130,7 @@ fn js_settings(config: &Config) -> Settings {
         max_pending_acks: MAX_PENDING_ACKS,
         server_name: config.server_name.clone(),
         store_max_bytes: config.store.max_bytes,
+        store_max_msgs: config.store.max_msgs as u64,
         forwarded: if config.uplink.urls.is_empty() {
             Vec::new()
         } else {

@@ -40,6 +40,12 @@
 //! of that run are in `boards/README.md`. The store load runs first, then the connections,
 //! subscriptions and slow consumers on top of it.
 //!
+//! **Stored messages**: each costs about 30 bytes of index in memory whatever its size, so
+//! the store's memory bound is `store.max_msgs`. After the store load, stream MSGS takes
+//! 100-byte core publishes until the store holds `max_msgs` messages (the discard-old stream
+//! of the store load is evicted to make room), then a publish with a reply must get 10047.
+//! MSGS stays full for the rest of the test, so its index is in every figure that follows.
+//!
 //! Measured figures, natively and under qemu-user, are in `boards/README.md`.
 
 use std::future::IntoFuture as _;
@@ -60,6 +66,7 @@ struct Board {
     name: &'static str,
     memory_budget: u64,
     store_max_bytes: u64,
+    store_max_msgs: u64,
     max_connections: usize,
     max_subscriptions_total: usize,
     max_pending: usize,
@@ -121,6 +128,7 @@ impl Board {
             name,
             memory_budget: parse_size(budget),
             store_max_bytes: parse_size(value(&text, "max_bytes")),
+            store_max_msgs: parse_size(value(&text, "max_msgs")),
             max_connections: num("max_connections"),
             max_subscriptions_total: num("max_subscriptions_total"),
             max_pending: num("max_pending"),
@@ -143,6 +151,11 @@ impl Board {
         assert_eq!(
             board.max_connections as u64,
             parse_size(value(&toml, "max_connections"))
+        );
+        assert_eq!(
+            board.store_max_msgs,
+            parse_size(value(&toml, "max_msgs")),
+            "{name}: store.max_msgs"
         );
         assert_eq!(
             board.max_pending as u64,
@@ -214,15 +227,22 @@ fn sync(c: &mut RawConn) {
 
 /// Asks leafd for its figures over `mon`, which holds `SUB _INBOX.varz 1`.
 fn varz(mon: &mut RawConn) -> Value {
-    mon.send(b"PUB $SYS.REQ.LEAFD.VARZ _INBOX.varz 0\r\n\r\n");
-    let head = next_line(mon);
+    request(mon, "$SYS.REQ.LEAFD.VARZ", "_INBOX.varz 1", "")
+}
+
+/// A request with a one-line JSON reply over `c`, which holds `SUB <inbox> <sid>`
+/// (`inbox_sid` is `"<inbox> <sid>"`).
+fn request(c: &mut RawConn, subject: &str, inbox_sid: &str, body: &str) -> Value {
+    let inbox = inbox_sid.split(' ').next().expect("inbox");
+    c.send(format!("PUB {subject} {inbox} {}\r\n{body}\r\n", body.len()).as_bytes());
+    let head = next_line(c);
     assert!(
-        head.starts_with(b"MSG _INBOX.varz 1 "),
-        "expected the VARZ reply, got {}",
+        head.starts_with(format!("MSG {inbox_sid} ").as_bytes()),
+        "expected the reply to {subject}, got {}",
         head.escape_ascii()
     );
-    let body = next_line(mon);
-    serde_json::from_slice(body.trim_ascii_end()).expect("VARZ reply is JSON")
+    let reply = next_line(c);
+    serde_json::from_slice(reply.trim_ascii_end()).expect("the reply is JSON")
 }
 
 fn num(v: &Value, key: &str) -> u64 {
@@ -469,6 +489,90 @@ async fn fill_store(broker: &Broker, board: &Board) -> u64 {
     peak
 }
 
+/// Payload of each message in the message-count fill (sensor-reading sized), and messages
+/// per measured step.
+const SMALL_MSG: usize = 100;
+const SMALL_STEP_MSGS: usize = 20_000;
+
+/// The stored-message bound: stream MSGS (discard new) takes core publishes of
+/// [`SMALL_MSG`] bytes until the store holds `store.max_msgs` messages (the store load's
+/// discard-old stream is evicted to make room), then a publish with a reply gets 10047. Left
+/// full, so that the index of `max_msgs` messages is in the memory figures that follow.
+/// `du` within `store.max_bytes` after every step. Returns the messages held and the peak
+/// `du`.
+fn fill_msgs(broker: &Broker, board: &Board) -> (u64, u64) {
+    let started = Instant::now();
+    let mut c = RawConn::client(broker);
+    c.send(b"SUB _INBOX.fill 1\r\n");
+    let inbox = "_INBOX.fill 1";
+    let created = request(
+        &mut c,
+        "$JS.API.STREAM.CREATE.MSGS",
+        inbox,
+        r#"{"name":"MSGS","subjects":["msgs.>"],"discard":"new"}"#,
+    );
+    assert!(created.get("error").is_none(), "create MSGS: {created}");
+    let total = |c: &mut RawConn| -> u64 {
+        let info = request(c, "$JS.API.STREAM.INFO.MSGS", inbox, "");
+        info["state"]["messages"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("MSGS info: {info}"))
+    };
+    let store = broker.store_dir();
+    let payload = vec![b'r'; SMALL_MSG];
+    let (mut held, mut peak_du, mut step) = (0, 0, 0u64);
+    loop {
+        let mut frame = Vec::with_capacity(SMALL_STEP_MSGS * (SMALL_MSG + 24));
+        for i in 0..SMALL_STEP_MSGS {
+            frame.extend_from_slice(format!("PUB msgs.{} {SMALL_MSG}\r\n", i % 100).as_bytes());
+            frame.extend_from_slice(&payload);
+            frame.extend_from_slice(b"\r\n");
+        }
+        c.send(&frame);
+        sync(&mut c);
+        let now = total(&mut c);
+        let used = du(&store);
+        peak_du = peak_du.max(used);
+        assert!(
+            used <= board.store_max_bytes,
+            "{}: message fill step {step}: the store occupies {used} bytes, over its budget",
+            board.name
+        );
+        if now < held + SMALL_STEP_MSGS as u64 {
+            held = now;
+            break;
+        }
+        held = now;
+        step += 1;
+        assert!(
+            held <= board.store_max_msgs,
+            "{}: MSGS holds {held} messages, over store.max_msgs {}",
+            board.name,
+            board.store_max_msgs
+        );
+    }
+    assert!(
+        held <= board.store_max_msgs && held + 4096 >= board.store_max_msgs,
+        "{}: MSGS stopped at {held} messages, store.max_msgs is {}",
+        board.name,
+        board.store_max_msgs
+    );
+    let refused = request(&mut c, "msgs.x", inbox, "one more");
+    assert_eq!(
+        refused["error"],
+        serde_json::json!({"code": 500, "err_code": 10047, "description": "insufficient storage resources available"}),
+        "{}: the refusal past store.max_msgs: {refused}",
+        board.name
+    );
+    eprintln!(
+        "boards {}: {held} messages of {SMALL_MSG} B held (store.max_msgs {}), then 10047; {:.1?}",
+        board.name,
+        board.store_max_msgs,
+        started.elapsed()
+    );
+    (held, peak_du)
+}
+
 /// The whole check for one board (see the module docs).
 async fn board_budget_holds(name: &'static str) {
     let started = Instant::now();
@@ -492,6 +596,8 @@ async fn board_budget_holds(name: &'static str) {
 
     let du_peak = {
         let peak = fill_store(&broker, &board).await;
+        let (_, msgs_du) = fill_msgs(&broker, &board);
+        let peak = peak.max(msgs_du);
         // The JetStream client's connection and inbox must be gone before counting.
         let deadline = Instant::now() + crate::util::timeout();
         loop {

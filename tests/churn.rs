@@ -178,3 +178,100 @@ async fn issue_3_acked_work_queue_jobs_give_disk_back() {
         "work queue: {full} bytes on disk with every job stored, {wait} after acking all but one"
     );
 }
+
+/// Issue 6: memory grew with the number of stored messages (about 30 bytes of index each)
+/// with no bound but the disk's: a Zero 2 W filled with 100-byte sensor readings reached
+/// 68.7 MiB of RSS against its 32 MiB budget. `[store] max_msgs` bounds them across all
+/// streams: a discard-old stream loses its oldest, and when no such stream is left, a
+/// publish is refused with 10047 until messages are removed.
+#[tokio::test]
+async fn issue_6_store_max_msgs_bounds_the_messages_of_all_streams() {
+    const MAX: u64 = 1000;
+    let broker = Broker::start_with(Limits {
+        store_max_msgs: Some(MAX),
+        ..Limits::default()
+    });
+    let nc = client(&broker).await;
+    let js = jetstream::new(nc.clone());
+    for (name, discard) in [
+        ("OLD", stream::DiscardPolicy::Old),
+        ("NEW", stream::DiscardPolicy::New),
+    ] {
+        within(
+            "create stream",
+            js.create_stream(stream::Config {
+                name: name.into(),
+                subjects: vec![format!("{}.>", name.to_lowercase())],
+                discard,
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("create stream");
+    }
+    async fn held(js: &jetstream::Context, name: &str) -> (u64, u64) {
+        let mut s = within("get stream", js.get_stream(name))
+            .await
+            .expect("stream");
+        let info = within("stream info", s.info()).await.expect("info");
+        (info.state.messages, info.state.first_sequence)
+    }
+    async fn publish(js: &jetstream::Context, subject: &str, n: u64) -> u64 {
+        let mut acks = Vec::new();
+        for i in 0..n {
+            acks.push(
+                js.publish(subject.to_owned(), format!("m{i}").into())
+                    .await
+                    .expect("publish"),
+            );
+        }
+        let mut stored = 0;
+        for ack in acks {
+            stored += u64::from(within("pub ack", ack.into_future()).await.is_ok());
+        }
+        stored
+    }
+
+    // 3x the cap through the discard-old stream: it keeps its newest, never more than MAX.
+    for round in 0..30 {
+        assert_eq!(publish(&js, "old.x", 100).await, 100, "round {round}");
+        let (msgs, _) = held(&js, "OLD").await;
+        assert!(
+            msgs <= MAX,
+            "round {round}: OLD holds {msgs} of a {MAX} cap"
+        );
+    }
+    let (msgs, first) = held(&js, "OLD").await;
+    assert!(msgs > MAX / 2, "OLD keeps most of the cap: {msgs}");
+    assert_eq!(first + msgs - 1, 3000, "the newest are kept");
+
+    // The discard-new stream takes the room: OLD is evicted for it, then it is refused.
+    let stored = publish(&js, "new.x", 2 * MAX).await;
+    let (new_msgs, _) = held(&js, "NEW").await;
+    let (old_msgs, _) = held(&js, "OLD").await;
+    assert_eq!(old_msgs, 0, "OLD was emptied to make room");
+    assert_eq!(new_msgs, stored);
+    assert!(
+        (MAX - 10..=MAX).contains(&new_msgs),
+        "NEW holds {new_msgs}, close to the {MAX} cap"
+    );
+    let reply = within("refused publish", nc.request("new.x", "one more".into()))
+        .await
+        .expect("a reply");
+    let json: serde_json::Value = serde_json::from_slice(&reply.payload).expect("JSON");
+    assert_eq!(
+        json["error"],
+        serde_json::json!({"code": 500, "err_code": 10047, "description": "insufficient storage resources available"}),
+        "{json}"
+    );
+    // Core pub/sub is not affected.
+    crate::util::sync(&nc).await;
+
+    // Purging gives the room back at once.
+    within("purge", async {
+        js.get_stream("NEW").await.expect("stream").purge().await
+    })
+    .await
+    .expect("purge NEW");
+    assert_eq!(publish(&js, "new.x", 10).await, 10, "publishes work again");
+}

@@ -103,8 +103,17 @@ pub fn boards() -> Result<Vec<BoardProfile>, ConfigError> {
 /// An embedded profile that does not load (a build defect the tests catch).
 pub fn boards_table() -> Result<String, ConfigError> {
     let mut out = format!(
-        "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
-        "NAME", "RAM", "BUDGET", "STORE", "CONNS", "PENDING", "PAYLOAD", "ROOM", "DESCRIPTION"
+        "{:<12} {:>8} {:>8} {:>8} {:>9} {:>6} {:>8} {:>8} {:>5}  {}\n",
+        "NAME",
+        "RAM",
+        "BUDGET",
+        "STORE",
+        "MSGS",
+        "CONNS",
+        "PENDING",
+        "PAYLOAD",
+        "ROOM",
+        "DESCRIPTION"
     );
     for profile in boards()? {
         let overrides = Overrides {
@@ -114,11 +123,12 @@ pub fn boards_table() -> Result<String, ConfigError> {
         let c = Config::from_sources(None, &overrides)?;
         let room = c.memory_estimate().slow_consumers_within_budget();
         out += &format!(
-            "{:<12} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>5}  {}\n",
+            "{:<12} {:>8} {:>8} {:>8} {:>9} {:>6} {:>8} {:>8} {:>5}  {}\n",
             profile.name,
             profile.budget.ram.map_or("-".to_string(), fmt_size),
             fmt_size(profile.budget.memory),
             fmt_size(c.store.max_bytes),
+            c.store.max_msgs,
             c.limits.max_connections,
             fmt_size(c.limits.max_pending as u64),
             fmt_size(c.limits.max_payload as u64),
@@ -126,7 +136,9 @@ pub fn boards_table() -> Result<String, ConfigError> {
             profile.description
         );
     }
-    out += "\nROOM: connections that can be fully backed up (max_pending + max_payload) at once\n\
+    out += "\nSTORE, MSGS: the store's disk budget and its bound on stored messages (each costs\n\
+            about 32 B of memory whatever its size).\n\
+            ROOM: connections that can be fully backed up (max_pending + max_payload) at once\n\
             within BUDGET with every other limit reached; see boards/README.md.\n";
     Ok(out)
 }

@@ -14,10 +14,16 @@ use super::{Config, Limits};
 /// Binary text, allocator, executor, logger: what an idle leafd with no clients costs
 /// (measured by `tests/boards.rs`: 5.6-5.9 MiB of RSS, release build, x86_64).
 pub(crate) const RUNTIME_BYTES: u64 = 6 * MIB;
-/// The least the store costs once it holds data, whatever its cache share: write buffer,
-/// compaction copy buffer, segment tables, sled, the sync thread's allocator arena
-/// (measured by `tests/boards.rs`: a filled 256 MiB store leaves 12-13 MiB behind).
-pub(crate) const STORE_FLOOR_BYTES: u64 = 14 * MIB;
+/// What the store costs besides sled's cache and the message index once it holds data:
+/// the active segment's write buffer, the compaction copy buffer, read scratch, sled's own
+/// structures, the sync thread's allocator arena (measured by `tests/boards.rs`: 4.5-6.5
+/// MiB of anonymous memory after a store load, sled's 2 MiB cache included).
+pub(crate) const STORE_BUFFERS_BYTES: u64 = 4 * MIB;
+/// One stored message, whatever its size: its index entry (timestamp, subject id, size),
+/// its seq in its subject's list and its offset in its segment, 28 bytes, plus the spare
+/// room of the growing containers (measured by `tests/boards.rs` with `store.max_msgs` small
+/// messages).
+pub(crate) const PER_STORED_MSG_BYTES: u64 = 32;
 /// Per connection besides its read buffer: task, socket, parser scratch, router entry,
 /// outbox bookkeeping and a small steady-state write queue.
 pub(crate) const PER_CONNECTION_BYTES: u64 = 16 * KIB;
@@ -31,12 +37,11 @@ pub(crate) const DEFAULT_STORE_CACHE_BYTES: u64 = 64 * MIB;
 /// RSS leafd is expected to use with a given [`Config`], item by item, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryEstimate {
-    /// Binary, allocator, executor and logger: 4 MiB.
+    /// Binary, allocator, executor and logger: 6 MiB.
     pub runtime: u64,
-    /// The store's page/cache share, see [`Config::store_cache_budget`], and at least
-    /// [`STORE_FLOOR_BYTES`]. sled's cache (`store.meta_cache`) is part of it: validation
-    /// keeps it within the share.
-    pub store_cache: u64,
+    /// The store: 4 MiB of buffers, sled's cache (`store.meta_cache`) and
+    /// `store.max_msgs × 32 B` of message index.
+    pub store: u64,
     /// `max_connections × (read_buffer + 16 KiB)`: every connection open and idle.
     pub connections: u64,
     /// `max_subscriptions_total × 256 B`.
@@ -53,7 +58,7 @@ pub struct MemoryEstimate {
 impl MemoryEstimate {
     /// Everything at its limit except the slow consumers: the floor the budget must clear.
     pub fn idle_total(&self) -> u64 {
-        self.runtime + self.store_cache + self.connections + self.subscriptions + self.sublist_cache
+        self.runtime + self.store + self.connections + self.subscriptions + self.sublist_cache
     }
 
     /// How many connections may be fully backed up at once within the budget (`None`
@@ -87,7 +92,9 @@ impl Config {
         let n = |v: usize| v as u64;
         MemoryEstimate {
             runtime: RUNTIME_BYTES,
-            store_cache: self.store_cache_budget().max(STORE_FLOOR_BYTES),
+            store: STORE_BUFFERS_BYTES
+                + self.store.meta_cache
+                + self.store.max_msgs as u64 * PER_STORED_MSG_BYTES,
             connections: n(l.max_connections) * (n(l.read_buffer) + PER_CONNECTION_BYTES),
             subscriptions: n(l.max_subscriptions_total) * PER_SUBSCRIPTION_BYTES,
             sublist_cache: n(l.sublist_cache) * PER_CACHE_ENTRY_BYTES,

@@ -36,6 +36,7 @@ pub(crate) struct FileLayer {
 pub(crate) struct StoreLayer {
     pub(crate) dir: Option<PathBuf>,
     pub(crate) max_bytes: Option<Size>,
+    max_msgs: Option<usize>,
     sync: Option<SyncMode>,
     sync_interval: Option<Dur>,
     meta_cache: Option<Size>,
@@ -91,12 +92,13 @@ pub(crate) struct BoardMeta {
     pub(crate) memory_budget: Size,
 }
 
-/// `[store]` in a board profile: only what depends on the device (disk budget, sled cache,
-/// segment size); `dir` and `sync` are the deployment's choice.
+/// `[store]` in a board profile: only what depends on the device (disk budget, message
+/// count, sled cache, segment size); `dir` and `sync` are the deployment's choice.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BoardStore {
     max_bytes: Option<Size>,
+    max_msgs: Option<usize>,
     meta_cache: Option<Size>,
     segment_bytes: Option<Size>,
 }
@@ -133,6 +135,7 @@ impl StoreLayer {
     fn apply(self, store: &mut StoreConfig) {
         set(&mut store.dir, self.dir);
         set(&mut store.max_bytes, self.max_bytes.map(|s| s.0));
+        set(&mut store.max_msgs, self.max_msgs);
         set(&mut store.sync, self.sync);
         set(&mut store.sync_interval, self.sync_interval.map(|d| d.0));
         set(&mut store.meta_cache, self.meta_cache.map(|s| s.0));
@@ -144,6 +147,7 @@ impl BoardStore {
     /// Lays a profile's `[store]` over `store`.
     pub(crate) fn apply(self, store: &mut StoreConfig) {
         set(&mut store.max_bytes, self.max_bytes.map(|s| s.0));
+        set(&mut store.max_msgs, self.max_msgs);
         set(&mut store.meta_cache, self.meta_cache.map(|s| s.0));
         set(&mut store.segment_bytes, self.segment_bytes.map(|s| s.0));
     }

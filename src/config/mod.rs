@@ -232,6 +232,7 @@ impl Config {
         let _ = writeln!(out, "\n[store]");
         let _ = writeln!(out, "dir = {}", toml_str(&self.store.dir.to_string_lossy()));
         let _ = writeln!(out, "max_bytes = {}", toml_size(self.store.max_bytes));
+        let _ = writeln!(out, "max_msgs = {}", self.store.max_msgs);
         let s = &self.store;
         let _ = writeln!(out, "sync = {}", toml_str(s.sync.as_str()));
         let _ = writeln!(out, "sync_interval = {}", toml_duration(s.sync_interval));

@@ -21,6 +21,12 @@ pub struct StoreConfig {
     pub dir: PathBuf,
     /// Hard cap on what the store directory occupies on disk, in bytes.
     pub max_bytes: u64,
+    /// Most messages all streams hold together (1,000 to 1,000,000,000; default 2,000,000).
+    /// Each stored message costs about 32 bytes of index in memory whatever its size, so
+    /// this is the store's memory bound as `max_bytes` is its disk bound: past it the
+    /// `discard: old` stream with the most messages loses its oldest, and when there is none,
+    /// publishes are refused with 10047, as past `max_bytes`.
+    pub max_msgs: usize,
     /// When a stored message is acknowledged relative to `fdatasync`; see [`SyncMode`].
     pub sync: SyncMode,
     /// With [`SyncMode::Interval`], the time between two `fdatasync`s (unused otherwise).
@@ -41,6 +47,7 @@ impl Default for StoreConfig {
         StoreConfig {
             dir: PathBuf::from("./leafd-data"),
             max_bytes: GIB,
+            max_msgs: 2_000_000,
             sync: SyncMode::Batch,
             sync_interval: Duration::from_secs(1),
             meta_cache: 2 * MIB,

@@ -21,6 +21,7 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid("store.dir", "must not be empty"));
     }
     size("store.max_bytes", c.store.max_bytes, MIB, 1024 * TIB)?;
+    count("store.max_msgs", c.store.max_msgs, 1_000, 1_000_000_000)?;
     check_store(c)?;
     count("jetstream.max_streams", c.jetstream.max_streams, 1, 100_000)?;
     count(

@@ -53,6 +53,9 @@ pub struct Limits {
     /// The JetStream store's disk budget: leafd `[store] max_bytes` (with segments of a
     /// sixteenth of it), nats-server `jetstream { max_file_store }`.
     pub store_max_bytes: Option<u64>,
+    /// Most messages all streams hold together: leafd `[store] max_msgs` (nats-server has
+    /// no store-wide message count; tests using it are leafd-only).
+    pub store_max_msgs: Option<u64>,
     /// A leaf-node uplink to a hub: leafd `[uplink]`, nats-server `leafnodes { remotes }`.
     pub uplink: Option<Uplink>,
 }
@@ -86,6 +89,7 @@ impl Limits {
             && self.ping_interval.is_none()
             && self.ping_max.is_none()
             && self.store_max_bytes.is_none()
+            && self.store_max_msgs.is_none()
             && self.uplink.is_none()
     }
 
@@ -138,12 +142,14 @@ impl Kind {
                 for (k, v) in limits.pairs() {
                     let _ = writeln!(t, "{k} = {v}");
                 }
+                if limits.store_max_bytes.is_some() || limits.store_max_msgs.is_some() {
+                    t.push_str("[store]\n");
+                }
                 if let Some(max) = limits.store_max_bytes {
-                    let _ = writeln!(
-                        t,
-                        "[store]\nmax_bytes = {max}\nsegment_bytes = {}",
-                        max / 16
-                    );
+                    let _ = writeln!(t, "max_bytes = {max}\nsegment_bytes = {}", max / 16);
+                }
+                if let Some(max) = limits.store_max_msgs {
+                    let _ = writeln!(t, "max_msgs = {max}");
                 }
                 if let Some(u) = &limits.uplink {
                     let urls: Vec<String> = u.urls.iter().map(|x| format!("{x:?}")).collect();

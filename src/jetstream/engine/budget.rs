@@ -1,5 +1,6 @@
-//! The store's disk budget (`[store] max_bytes`): what the store directory occupies on disk,
-//! as `du` counts it, stays within it.
+//! The store's budgets: what the store directory occupies on disk, as `du` counts it, stays
+//! within `[store] max_bytes`, and the messages of all streams together within
+//! `[store] max_msgs` (each costs about 32 bytes of index in memory, whatever its size).
 //!
 //! Owns: measuring the store (every stream's files plus the metadata store) and getting back
 //! under the budget: the largest `discard: old` file stream loses its oldest messages (whole
@@ -8,8 +9,14 @@
 //! freed. Measuring walks directories, so it runs once per `slack` bytes appended, and the
 //! budget is kept two `slack`s below the cap, so the bytes appended between two measurements
 //! fit along with what the file system adds (a new segment's first block, delete-mark files).
+//!
+//! The message count works the same way: counted once per `msgs_slack` messages stored, and
+//! kept one slack below `max_msgs`; the `discard: old` stream (of either storage) with the
+//! most messages loses its oldest; when there is none, every publish is refused with 10047.
+//! Its evictions are logged like those of stream limits (`evictions.rs`: one line per stream
+//! per 10 s), after one WARN the first time the cap makes room.
 
-use crate::store::StoreError;
+use crate::store::{Evicted, StoreError};
 
 use super::super::error::ApiError;
 use super::super::policy::{Discard, Storage};
@@ -38,12 +45,79 @@ impl JetStream {
         streams + du(self.meta.path())
     }
 
-    /// Refuses a publish into a file stream while the store is full and nothing can be
-    /// evicted to make room.
+    /// Messages stored between two counts, and the margin kept below `max_msgs`.
+    fn msgs_slack(&self) -> u64 {
+        (self.settings.store_max_msgs / 256).clamp(1, 4096)
+    }
+
+    /// Whether a budget refuses publishes now (and is looked at again once a second).
+    pub(super) fn store_refusing(&self) -> bool {
+        self.store_full || self.msgs_full
+    }
+
+    /// Refuses a publish while the store holds `max_msgs`, or into a file stream while the
+    /// disk budget is spent, and nothing can be evicted to make room.
     pub(super) fn budget_refusal(&self, id: usize) -> Option<ApiError> {
         let slot = self.slots.get(id)?;
-        (self.store_full && slot.stream.config().storage == Storage::File)
+        (self.msgs_full || (self.store_full && slot.stream.config().storage == Storage::File))
             .then(ApiError::storage_resources_exceeded)
+    }
+
+    /// Counts one message stored; counts them all and evicts once per slack.
+    pub(super) fn account_msg(&mut self) {
+        self.stored_since_count += 1;
+        if self.stored_since_count >= self.msgs_slack() || self.msgs_full {
+            self.stored_since_count = 0;
+            self.enforce_msgs();
+        }
+    }
+
+    /// Messages all streams hold.
+    fn stored_msgs(&self) -> u64 {
+        self.slots.iter().map(|(_, s)| s.stream.msg_count()).sum()
+    }
+
+    /// Gets the streams back under `max_msgs - slack` messages by evicting the oldest of the
+    /// `discard: old` stream with the most; sets `msgs_full` when it cannot.
+    fn enforce_msgs(&mut self) {
+        let max = self.settings.store_max_msgs;
+        let target = max.saturating_sub(self.msgs_slack());
+        let mut held = self.stored_msgs();
+        let mut steps = 0;
+        while held > target && steps < MAX_STEPS {
+            steps += 1;
+            let victim = self
+                .slots
+                .iter()
+                .filter(|(_, s)| {
+                    s.stream.config().discard == Discard::Old && s.stream.msg_count() > 0
+                })
+                .max_by_key(|(_, s)| s.stream.msg_count())
+                .map(|(i, _)| i);
+            let Some(id) = victim else { break };
+            if !self.msgs_cap_hit {
+                self.msgs_cap_hit = true;
+                log::warn!(
+                    "store: {held} messages held, store.max_msgs is {max}: from now on the oldest messages of discard-old streams make room (summarised per stream every 10 s)"
+                );
+            }
+            if let Err(e) = self.evict_oldest(id, held - target) {
+                log::warn!("store max_msgs: eviction failed: {e}");
+                break;
+            }
+            held = self.stored_msgs();
+        }
+        let full = held > target;
+        if full != self.msgs_full {
+            if full {
+                log::warn!(
+                    "store: {held} messages held, store.max_msgs is {max}, and no discard-old stream to evict from: refusing publishes until messages are removed"
+                );
+            } else {
+                log::info!("store: back under store.max_msgs ({held} messages held)");
+            }
+        }
+        self.msgs_full = full;
     }
 
     /// Counts `bytes` appended to a file stream; measures and evicts once per slack.
@@ -51,13 +125,19 @@ impl JetStream {
         self.appended_since_check += bytes;
         if self.appended_since_check >= self.budget_slack() || self.store_full {
             self.appended_since_check = 0;
-            self.enforce_budget();
+            self.enforce_disk();
         }
+    }
+
+    /// Both budgets: see [`JetStream::enforce_disk`] and [`JetStream::enforce_msgs`].
+    pub(super) fn enforce_budget(&mut self) {
+        self.enforce_disk();
+        self.enforce_msgs();
     }
 
     /// Gets the store back under `max_bytes - 2 * slack` by evicting from the largest
     /// `discard: old` file stream; sets `store_full` when it cannot.
-    pub(super) fn enforce_budget(&mut self) {
+    fn enforce_disk(&mut self) {
         let target = self
             .settings
             .store_max_bytes
@@ -95,6 +175,29 @@ impl JetStream {
             }
         }
         self.store_full = full;
+    }
+
+    /// Removes the oldest `n` seqs of stream `id` (fewer messages where some are already
+    /// deleted), noted like a limit's removals.
+    fn evict_oldest(&mut self, id: usize, n: u64) -> Result<(), StoreError> {
+        let slot = &mut self.slots[id];
+        let st = slot.stream.state();
+        let upto = st.first_seq + n.max(1);
+        let removed = slot
+            .stream
+            .purge(None, Some(upto), None)
+            .map_err(|e| StoreError::io(self.meta.path(), std::io::Error::other(e.description)))?;
+        let ev = Evicted {
+            first: st.first_seq,
+            last: upto - 1,
+            msgs: removed,
+            bytes: st.bytes.saturating_sub(slot.stream.state().bytes),
+        };
+        slot.evicted_msgs += removed;
+        self.stats.evicted += removed;
+        slot.evictions.note(slot.stream.name(), ev, super::now());
+        self.touch(id);
+        Ok(())
     }
 
     /// Removes the oldest eighth of stream `id`'s messages (at least one).

@@ -122,6 +122,7 @@ impl JetStream {
                         let size = subject.len() + headers.map_or(0, <[u8]>::len) + payload.len();
                         self.account_append(size as u64 + 32);
                     }
+                    self.account_msg();
                 }
                 self.note_evictions(id);
                 if let Some(reply) = reply {

@@ -26,7 +26,7 @@ pub(super) struct EvictionLog {
 impl EvictionLog {
     /// Notes removal `ev` from `stream`, logging now if the last line is older than
     /// [`QUIET`].
-    fn note(&mut self, stream: &str, ev: Evicted, now: Timestamp) {
+    pub(super) fn note(&mut self, stream: &str, ev: Evicted, now: Timestamp) {
         let p = self.pending.get_or_insert(Evicted {
             first: ev.first,
             last: ev.last,

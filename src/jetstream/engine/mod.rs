@@ -84,6 +84,8 @@ pub struct Settings {
     pub server_name: String,
     /// What the store directory may occupy on disk (`[store] max_bytes`).
     pub store_max_bytes: u64,
+    /// Most messages all streams may hold together (`[store] max_msgs`).
+    pub store_max_msgs: u64,
     /// Streams the uplink forwards (`[[uplink.forward]]`): from the moment they exist, their
     /// own limits never remove a record the hub has not acknowledged.
     pub forwarded: Vec<String>,
@@ -186,8 +188,14 @@ pub struct JetStream {
     meta_acks_in_flight: Vec<Outgoing>,
     /// The store is over its disk budget and nothing more can be evicted.
     store_full: bool,
+    /// The streams hold `store_max_msgs` and nothing more can be evicted.
+    msgs_full: bool,
     /// Bytes appended to file streams since the store was last measured.
     appended_since_check: u64,
+    /// Messages stored since the streams' message total was last counted.
+    stored_since_count: u64,
+    /// Whether `store_max_msgs` has made room by eviction since leafd started (logged once).
+    msgs_cap_hit: bool,
     /// `interval` mode: when the next real fsync is due.
     next_interval_sync: Option<Timestamp>,
     stats: EngineStats,
@@ -241,7 +249,10 @@ impl JetStream {
             held_acks: Vec::new(),
             meta_acks_in_flight: Vec::new(),
             store_full: false,
+            msgs_full: false,
             appended_since_check: 0,
+            stored_since_count: 0,
+            msgs_cap_hit: false,
             stats: EngineStats::default(),
         };
         js.restore(now())?;
@@ -375,7 +386,7 @@ impl JetStream {
             self.poll_consumers(id, now);
             self.reap_consumers(id, now);
         }
-        if self.store_full {
+        if self.store_refusing() {
             self.enforce_budget();
         }
         self.flush_eviction_logs(now);
@@ -388,7 +399,7 @@ impl JetStream {
         if self.consumers_dirty && self.next_consumer_persist > now() {
             consider_at(&mut next, self.next_consumer_persist);
         }
-        if self.store_full {
+        if self.store_refusing() {
             // Look again for freed space once a second.
             let again = Timestamp(now().0.saturating_add(1_000_000_000));
             next = Some(next.map_or(again, |n| n.min(again)));

@@ -81,7 +81,7 @@ impl JetStream {
                     return Err(ApiError::expected_empty_request());
                 }
                 self.remove_stream(id)?;
-                if self.store_full {
+                if self.store_refusing() {
                     self.enforce_budget();
                 }
                 Ok(response::success_response("stream_delete"))
@@ -302,7 +302,7 @@ impl JetStream {
         let keep = (req.keep > 0).then_some(req.keep);
         let purged = self.slots[id].stream.purge(filter, seq, keep)?;
         self.touch(id);
-        if self.store_full {
+        if self.store_refusing() {
             self.enforce_budget();
         }
         if purged > 0 {

@@ -267,6 +267,11 @@ impl Stream {
         self.enforce_all_limits()
     }
 
+    /// Live messages held (cheap; [`Stream::state`] has the rest).
+    pub fn msg_count(&self) -> u64 {
+        self.log().msgs()
+    }
+
     /// The state for STREAM.INFO (`consumer_count` 0 and `subjects` unset: the engine fills
     /// them).
     pub fn state(&self) -> StreamState {

@@ -157,7 +157,15 @@ impl JetStream {
                 .max_by_key(|(_, s)| s.stream.disk_bytes())
                 .map(|(i, _)| i);
             let Some(id) = victim else { break };
-            if let Err(e) = self.evict_some(id) {
+            if !self.disk_cap_hit {
+                self.disk_cap_hit = true;
+                log::warn!(
+                    "store: {used} bytes on disk, store.max_bytes is {}: from now on the oldest messages of the largest discard-old file stream make room (summarised per stream every 10 s)",
+                    self.settings.store_max_bytes
+                );
+            }
+            let eighth = (self.slots[id].stream.msg_count() / 8).max(1);
+            if let Err(e) = self.evict_oldest(id, eighth) {
                 log::warn!("store budget: eviction failed: {e}");
                 break;
             }
@@ -178,7 +186,7 @@ impl JetStream {
     }
 
     /// Removes the oldest `n` seqs of stream `id` (fewer messages where some are already
-    /// deleted), noted like a limit's removals.
+    /// deleted), counted and logged like a limit's removals (`evictions.rs`).
     fn evict_oldest(&mut self, id: usize, n: u64) -> Result<(), StoreError> {
         let slot = &mut self.slots[id];
         let st = slot.stream.state();
@@ -196,28 +204,6 @@ impl JetStream {
         slot.evicted_msgs += removed;
         self.stats.evicted += removed;
         slot.evictions.note(slot.stream.name(), ev, super::now());
-        self.touch(id);
-        Ok(())
-    }
-
-    /// Removes the oldest eighth of stream `id`'s messages (at least one).
-    fn evict_some(&mut self, id: usize) -> Result<(), StoreError> {
-        let slot = &mut self.slots[id];
-        let st = slot.stream.state();
-        let upto = st.first_seq + (st.messages / 8).max(1);
-        let removed = slot
-            .stream
-            .purge(None, Some(upto), None)
-            .map_err(|e| StoreError::io(self.meta.path(), std::io::Error::other(e.description)))?;
-        slot.evicted_msgs += removed;
-        self.stats.evicted += removed;
-        log::warn!(
-            "stream {}: store budget ({} bytes) evicted {removed} message(s), seq {}..={}",
-            slot.stream.name(),
-            self.settings.store_max_bytes,
-            st.first_seq,
-            upto - 1
-        );
         self.touch(id);
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! Logging what stream limits removed, without a line per message.
+//! Logging what stream limits and the store's budgets removed, without a line per message.
 //!
 //! Owns: [`EvictionLog`], one per stream: the first removal after a quiet spell is logged at
 //! once; removals in the next [`QUIET`] are merged into one summary line (count and seq
@@ -47,7 +47,7 @@ impl EvictionLog {
         }
         if let Some(p) = self.pending.take() {
             log::info!(
-                "stream {stream}: limits removed {} message(s) ({} bytes), seq {}..={}",
+                "stream {stream}: limits or the store budget removed {} message(s) ({} bytes), seq {}..={}",
                 p.msgs,
                 p.bytes,
                 p.first,

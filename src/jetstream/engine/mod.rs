@@ -196,6 +196,8 @@ pub struct JetStream {
     stored_since_count: u64,
     /// Whether `store_max_msgs` has made room by eviction since leafd started (logged once).
     msgs_cap_hit: bool,
+    /// Whether `store_max_bytes` has made room by eviction since leafd started (logged once).
+    disk_cap_hit: bool,
     /// `interval` mode: when the next real fsync is due.
     next_interval_sync: Option<Timestamp>,
     stats: EngineStats,
@@ -253,6 +255,7 @@ impl JetStream {
             appended_since_check: 0,
             stored_since_count: 0,
             msgs_cap_hit: false,
+            disk_cap_hit: false,
             stats: EngineStats::default(),
         };
         js.restore(now())?;

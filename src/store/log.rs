@@ -100,6 +100,7 @@ impl SegmentLog {
         };
         let mut report = Recovery::default();
         let (segs, next_seq) = recovery::recover(dir, cfg.max_record, &mut report)?;
+        report.quarantine_pruned = recovery::prune_quarantine(dir, 2 * cfg.segment_bytes)?;
         let mut log = SegmentLog {
             dir: dir_shared,
             cfg,

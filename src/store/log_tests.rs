@@ -415,3 +415,30 @@ fn issue_6_sealed_segments_let_go_of_their_write_buffer() {
         "sealed segments hold buffers: {held:?}"
     );
 }
+
+/// Issue 6: `quarantine/` grew by one copy per damaged tail, forever, inside the disk
+/// budget (a gateway whose power is cut daily). Open keeps it within two segments, newest
+/// first.
+#[test]
+fn issue_6_quarantine_is_kept_within_two_segments() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let q = tmp.path().join("quarantine");
+    fs::create_dir_all(&q).expect("mkdir");
+    // Six 16 KiB copies, oldest first; two segments of 32 KiB hold the newest two.
+    for i in 0..6u64 {
+        let path = q.join(format!("{}.seg", i * 100 + 1));
+        fs::write(&path, vec![0xa5; 16 * 1024]).expect("write");
+        let f = OpenOptions::new().write(true).open(&path).expect("open");
+        f.set_modified(UNIX_EPOCH + Duration::from_secs(1_000_000 + i))
+            .expect("set mtime");
+    }
+    let (_log, rec) = SegmentLog::open(tmp.path(), cfg(16 * 1024)).expect("open");
+    let mut left: Vec<String> = fs::read_dir(&q)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["401.seg", "501.seg"], "the newest copies are kept");
+    assert_eq!(rec.quarantine_pruned, 4 * 16 * 1024, "{rec:?}");
+}

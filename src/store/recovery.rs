@@ -18,6 +18,8 @@
 //! - Delete marks (`.del`) are read up to the first bad mark; marks for seqs the segment no
 //!   longer holds are dropped by rewriting the file, so a reused seq is never born deleted.
 //! - Everything recovered is then fdatasync'ed, so it is durable once `open` returns.
+//! - `quarantine/` is kept within two segments' worth of bytes, newest copies first
+//!   ([`prune_quarantine`]): the disk budget counts it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Read;
@@ -74,6 +76,8 @@ pub struct Recovery {
     pub quarantined: Vec<Quarantined>,
     /// Inclusive seq ranges missing between segments (includes gaps an earlier recovery left).
     pub gaps: Vec<(u64, u64)>,
+    /// Bytes of old quarantined copies removed to keep `quarantine/` within two segments.
+    pub quarantine_pruned: u64,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -236,6 +240,50 @@ fn copy_data(file: &File, path: &Path, len: u64, to: &Path) -> Result<(), StoreE
         at += n as u64;
     }
     out.sync_data().map_err(io(to))
+}
+
+/// Keeps `quarantine/` within `keep` bytes (as allocated on disk): the oldest copies go
+/// first, by modification time, but the newest is always kept. Returns the bytes removed.
+///
+/// The quarantine is inside the store directory, so the disk budget counts it: without a
+/// bound, a gateway whose power is cut every day would fill its budget with copies of
+/// damaged tails, one per cut, and the budget would evict live messages to make room.
+///
+/// # Errors
+/// Listing or removing fails.
+pub fn prune_quarantine(dir: &Path, keep: u64) -> Result<u64, StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let q = dir.join("quarantine");
+    let entries = match fs::read_dir(&q) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(StoreError::io(&q, e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io(&q))?;
+        let meta = entry.metadata().map_err(io(&q))?;
+        if meta.is_file() {
+            let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+            files.push((modified, meta.blocks() * 512, entry.path()));
+        }
+    }
+    // Newest first.
+    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.2.cmp(&a.2)));
+    let (mut kept, mut removed) = (0u64, 0u64);
+    for (i, (_, bytes, path)) in files.iter().enumerate() {
+        if i == 0 || kept + bytes <= keep {
+            kept += bytes;
+            continue;
+        }
+        fs::remove_file(path).map_err(io(path))?;
+        log::info!(
+            "{}: removed an old quarantined copy to keep quarantine/ within {keep} bytes",
+            path.display()
+        );
+        removed += bytes;
+    }
+    Ok(removed)
 }
 
 fn quarantine_dir(dir: &Path) -> Result<PathBuf, StoreError> {

@@ -157,8 +157,21 @@ impl Stream {
                         rec.bytes_truncated - rec.zero_tail
                     );
                 } else {
+                    // Damage only at the very end of the log, nothing missing after it: the
+                    // shape a power cut leaves when the kernel wrote back some pages of the
+                    // unsynced tail and not others.
+                    let tail_only = rec.gaps.is_empty()
+                        && rec
+                            .quarantined
+                            .iter()
+                            .all(|q| q.kept_until == seg.last_seq() + 1);
+                    let hint = if tail_only {
+                        "; only the newest records' tail: after a power cut this is usually data written but not yet synced, which sync = batch and always never acknowledged"
+                    } else {
+                        ""
+                    };
                     log::warn!(
-                        "stream {}: recovered {} records in {} segments with damage: {} bytes cut, quarantined {:?}, missing seq ranges {:?}",
+                        "stream {}: recovered {} records in {} segments with damage: {} bytes cut, quarantined {:?}, missing seq ranges {:?}{hint}",
                         config.name,
                         rec.records,
                         rec.segments,

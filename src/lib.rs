@@ -33,6 +33,9 @@
 //! | [`notify`] | systemd readiness (`READY=1`, `STOPPING=1` on `NOTIFY_SOCKET`); a no-op outside systemd | nothing |
 //! | [`bench`] | `leafd bench` (a load generator that drives NATS servers side by side, and the replay benchmark) and `leafd status` | protocol |
 //!
+//! The binary (`src/main.rs`: the CLI, signals, exit codes) and its logger (`src/logger.rs`:
+//! one stderr line per record, journald-aware) sit outside the library.
+//!
 //! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
 //! protocol, jetstream}`, `jetstream → store`; everything may use `subject` and `config`. The codec never sees the router: the
 //! router takes the codec's parsed ops and uses its encoders to fill outboxes with wire bytes,

@@ -355,3 +355,29 @@ fn to_toml_uses_the_file_layout() {
         );
     }
 }
+
+/// The ```toml blocks of the README (configuration reference, the Raspberry Pi walk-through,
+/// the uplink examples) and the packaged `/etc/leafd/leafd.toml` load as written: a newcomer
+/// who copies them gets a working config, not an unknown-key error.
+#[test]
+fn documented_configs_load() {
+    let readme = include_str!("../../README.md");
+    let mut blocks = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "```toml" {
+            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+            blocks.push(body.join("\n"));
+        }
+    }
+    assert!(
+        blocks.len() >= 2,
+        "README has its config examples: {blocks:?}"
+    );
+    blocks.push(include_str!("../../cross/deb/leafd.toml").to_owned());
+    for (i, text) in blocks.iter().enumerate() {
+        if let Err(e) = from_file(text) {
+            panic!("config example {i} does not load: {e}\n{text}");
+        }
+    }
+}

@@ -283,7 +283,7 @@ impl SegmentLog {
     fn check_candidate(&mut self, base: u64) {
         let Some(i) = self.find(base) else { return };
         let seg = &self.segments[i];
-        let total = seg.record_bytes();
+        let total = seg.end() - SEG_HEADER_LEN as u64;
         let rolled = i + 1 < self.segments.len();
         if rolled
             && total > 0
@@ -376,7 +376,7 @@ impl SegmentLog {
         self.flush()?;
         let mut files = Vec::new();
         for seg in &mut self.segments {
-            seg.take_dirty(&mut files)?;
+            seg.take_dirty(&mut files);
         }
         if std::mem::take(&mut self.holes_dirty) {
             files.extend(self.holes.clone());

@@ -72,10 +72,6 @@ pub struct Recovery {
     /// Of those, bytes that were all zeros: preallocated space never written, or a tail the
     /// kernel extended but never filled. Nothing is lost with them.
     pub zero_tail: u64,
-    /// Of those, bytes of data written after the newest segment's last sync (format 2): a
-    /// power cut's unsynced tail, some pages of which reached the disk. Never acknowledged
-    /// under `sync = batch | always`; under `interval`, up to `sync_interval` of acked data.
-    pub unsynced_tail: u64,
     /// Damaged segments, with where their bytes went.
     pub quarantined: Vec<Quarantined>,
     /// Inclusive seq ranges missing between segments (includes gaps an earlier recovery left).
@@ -134,20 +130,17 @@ struct Scan {
     damage: Option<Damage>,
 }
 
-/// Scans the records of one segment file from `start` (where its records begin) on.
+/// Scans the records of one segment file from the header on.
 fn scan(
     file: &mut File,
     path: &Path,
     base: u64,
-    start: u64,
     max: usize,
     chunk: &mut Vec<u8>,
 ) -> Result<Scan, StoreError> {
-    use std::io::{Seek as _, SeekFrom};
-    file.seek(SeekFrom::Start(start)).map_err(io(path))?;
     let mut offsets = Vec::new();
     let mut tombstones = Vec::new();
-    let mut pos = start; // file offset of chunk[0]
+    let mut pos = SEG_HEADER_LEN as u64; // file offset of chunk[0]
     let mut start = 0usize;
     let mut eof = false;
     chunk.clear();
@@ -356,36 +349,32 @@ pub fn recover(
             .open(&path)
             .map_err(io(&path))?;
         let file_len = file.metadata().map_err(io(&path))?.len();
-        let mut head = [0u8; SEG_HEADER_LEN + segment::SYNC_SLOT_LEN];
-        let got = file.read_at(&mut head, 0).map_err(io(&path))?;
-        let head = &head[..got];
+        let mut head = [0u8; SEG_HEADER_LEN];
+        let got = file.read(&mut head).map_err(io(&path))?;
         let expected = segment::encode_header(base);
         let overlaps = segs.last().is_some_and(|p| p.next_seq() > base);
         // Short, or zeros where bytes are missing (a preallocated file whose header was
         // never written): a segment created just before a crash.
-        let torn_head = !segment::header_ok(head, base)
-            && head
+        let torn_head = !segment::header_ok(&head[..got], base)
+            && head[..got]
                 .iter()
                 .zip(expected.iter())
                 .all(|(a, b)| a == b || *a == 0);
         if is_last && torn_head && !overlaps {
             // A segment created just before a crash: start it afresh.
             report.bytes_truncated += file_len;
-            let end = segment::data_start(segment::FORMAT_VERSION);
             file.set_len(0).map_err(io(&path))?;
             file.write_all_at(&expected, 0).map_err(io(&path))?;
-            let slot = segment::encode_sync_slot(base, end);
-            file.write_all_at(&slot, SEG_HEADER_LEN as u64)
-                .map_err(io(&path))?;
             file.sync_data().map_err(io(&path))?;
-            let mut seg = Segment::recovered(dir, base, file, Vec::new(), end, end, Vec::new());
+            let end = SEG_HEADER_LEN as u64;
+            let mut seg = Segment::recovered(dir, base, file, Vec::new(), end, Vec::new());
             // It holds no records, so any delete marks are stale: drop them (regression
             // found by the model test: a reused seq came back deleted).
             load_marks(dir, &mut seg)?;
             segs.push(seg);
             continue;
         }
-        let Some(version) = segment::header_version(head, base).filter(|_| !overlaps) else {
+        if overlaps || !segment::header_ok(&head[..got], base) {
             let to = quarantine_dir(dir)?.join(path.file_name().unwrap_or_default());
             fs::rename(&path, &to).map_err(io(&path))?;
             let damage = if overlaps {
@@ -400,35 +389,20 @@ pub fn recover(
                 damage,
             });
             continue;
-        };
-        let start = segment::data_start(version);
-        // Format 2: the length written just before the last sync that reached the disk
-        // (or the one in flight when the power went). Nothing at or past it was acknowledged
-        // under sync = batch or always.
-        let synced = (version >= 2)
-            .then(|| segment::decode_sync_slot(head, base))
-            .flatten()
-            .filter(|w| (start..=file_len).contains(w));
-        let s = scan(&mut file, &path, base, start, max, &mut chunk)?;
+        }
+        let s = scan(&mut file, &path, base, max, &mut chunk)?;
         if s.good_end < file_len {
             // Zeros to the end are never-written space: the preallocated rest of the active
             // segment, or of a rolled one whose truncation a crash beat (its records then
             // run on into the next segment, so nothing is missing).
             let contiguous = is_last || next_base == Some(base + s.offsets.len() as u64);
             let zeros = s.damage.is_some() && all_zero(&file, &path, s.good_end, file_len)?;
-            // Damage in the newest segment at or past the last sync: a power cut that beat
-            // the sync, with some pages of the unsynced tail written back and others not.
-            let unsynced = is_last && s.damage.is_some() && synced.is_some_and(|w| s.good_end >= w);
             let torn = match s.damage {
                 None => true,
-                Some(_) => unsynced || (contiguous && zeros),
+                Some(_) => contiguous && zeros,
             };
             if torn && zeros {
                 report.zero_tail += file_len - s.good_end;
-            } else if unsynced {
-                let data = data_end(&file, &path, file_len)?.max(s.good_end);
-                report.unsynced_tail += data - s.good_end;
-                report.zero_tail += file_len - data;
             }
             if !torn {
                 let to = quarantine_dir(dir)?.join(path.file_name().unwrap_or_default());
@@ -447,8 +421,7 @@ pub fn recover(
         }
         file.sync_data().map_err(io(&path))?;
         report.records += s.offsets.len() as u64;
-        let mut seg =
-            Segment::recovered(dir, base, file, s.offsets, s.good_end, start, s.tombstones);
+        let mut seg = Segment::recovered(dir, base, file, s.offsets, s.good_end, s.tombstones);
         let marks = load_marks(dir, &mut seg)?;
         let mut seg = seg;
         for seq in marks {

@@ -26,20 +26,12 @@ use std::sync::Arc;
 use super::error::StoreError;
 use super::record::{self, RecordRef};
 
-/// Bytes of the segment header: magic, version, base, CRC.
+/// Bytes of the segment header.
 pub const SEG_HEADER_LEN: usize = 24;
 /// The magic at the start of every segment file.
 pub const MAGIC: &[u8; 8] = b"LEAFSEG1";
-/// The segment format this code writes. It reads version 1 too.
-///
-/// Version 2 adds the sync slot after the header: the file length written just before each
-/// `fdatasync` of the segment (with a CRC), so after a power cut recovery knows that damage
-/// at or past it is a tail that was never synced, hence never acknowledged, rather than a
-/// damaged disk. Version 1 files have records right after the header and no slot.
-pub const FORMAT_VERSION: u32 = 2;
-/// Bytes of the version-2 sync slot: the synced length (u64), a CRC over the base and it,
-/// and 4 reserved zero bytes.
-pub const SYNC_SLOT_LEN: usize = 16;
+/// The record/segment format this code writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
 /// Bytes per delete mark in a `.del` file.
 pub const MARK_LEN: usize = 12;
 
@@ -53,60 +45,20 @@ pub fn del_path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}.del"))
 }
 
-/// The segment header for `base` in the current format.
+/// The segment header for `base`.
 pub fn encode_header(base: u64) -> [u8; SEG_HEADER_LEN] {
-    encode_header_version(base, FORMAT_VERSION)
-}
-
-fn encode_header_version(base: u64, version: u32) -> [u8; SEG_HEADER_LEN] {
     let mut h = [0u8; SEG_HEADER_LEN];
     h[..8].copy_from_slice(MAGIC);
-    h[8..12].copy_from_slice(&version.to_le_bytes());
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     h[12..20].copy_from_slice(&base.to_le_bytes());
     let crc = crc32fast::hash(&h[..20]);
     h[20..24].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
-/// The format version of a valid header for `base` at the start of `bytes` (1 or 2).
-pub fn header_version(bytes: &[u8], base: u64) -> Option<u32> {
-    let head = bytes.get(..SEG_HEADER_LEN)?;
-    [2, 1]
-        .into_iter()
-        .find(|&v| head == encode_header_version(base, v))
-}
-
-/// Whether `bytes` (the start of a file) is a valid header for `base`, in either version.
+/// Whether `bytes` (the start of a file) is a valid header for `base`.
 pub fn header_ok(bytes: &[u8], base: u64) -> bool {
-    header_version(bytes, base).is_some()
-}
-
-/// Where records start in a file of format `version`.
-pub fn data_start(version: u32) -> u64 {
-    if version >= 2 {
-        (SEG_HEADER_LEN + SYNC_SLOT_LEN) as u64
-    } else {
-        SEG_HEADER_LEN as u64
-    }
-}
-
-/// The sync slot of segment `base` saying `synced` bytes are about to be synced.
-pub fn encode_sync_slot(base: u64, synced: u64) -> [u8; SYNC_SLOT_LEN] {
-    let mut slot = [0u8; SYNC_SLOT_LEN];
-    slot[..8].copy_from_slice(&synced.to_le_bytes());
-    let mut h = crc32fast::Hasher::new();
-    h.update(&base.to_le_bytes());
-    h.update(&slot[..8]);
-    slot[8..12].copy_from_slice(&h.finalize().to_le_bytes());
-    slot
-}
-
-/// The synced length in a version-2 file's sync slot (`bytes` = the file's first bytes),
-/// if the slot is intact.
-pub fn decode_sync_slot(bytes: &[u8], base: u64) -> Option<u64> {
-    let slot = bytes.get(SEG_HEADER_LEN..SEG_HEADER_LEN + SYNC_SLOT_LEN)?;
-    let synced = u64::from_le_bytes(slot[..8].try_into().ok()?);
-    (slot == encode_sync_slot(base, synced)).then_some(synced)
+    bytes.get(..SEG_HEADER_LEN) == Some(&encode_header(base)[..])
 }
 
 /// Encodes one delete mark.
@@ -173,8 +125,6 @@ pub struct Segment {
     file: SharedFile,
     /// Offset of record `seq - base`.
     offsets: Vec<u32>,
-    /// Where records start: after the header and, from format 2, the sync slot.
-    data_start: u64,
     /// Logical end: file bytes written plus `buf`.
     end: u64,
     /// Bytes written to the file (page cache).
@@ -203,11 +153,9 @@ impl Segment {
             .create_new(true)
             .open(&path)
             .map_err(|e| StoreError::io(&path, e))?;
-        let start = data_start(FORMAT_VERSION);
-        let mut seg = Segment::recovered(dir, base, file, Vec::new(), 0, start, Vec::new());
+        let mut seg = Segment::recovered(dir, base, file, Vec::new(), 0, Vec::new());
         seg.buf.extend_from_slice(&encode_header(base));
-        seg.buf.extend_from_slice(&encode_sync_slot(base, start));
-        seg.end = start;
+        seg.end = SEG_HEADER_LEN as u64;
         Ok(seg)
     }
 
@@ -267,16 +215,14 @@ impl Segment {
         Ok(())
     }
 
-    /// A segment rebuilt by recovery: `file` holds a header (and from format 2 a sync slot)
-    /// and the records from `data_start` at `offsets`, ending at `end` (the file length);
-    /// `deleted_seqs` are marks read from `.del`.
+    /// A segment rebuilt by recovery: `file` holds a header and the records at `offsets`,
+    /// ending at `end` (the file length); `deleted_seqs` are marks read from `.del`.
     pub fn recovered(
         dir: &Path,
         base: u64,
         file: File,
         offsets: Vec<u32>,
         end: u64,
-        data_start: u64,
         deleted_seqs: Vec<u64>,
     ) -> Segment {
         let mut seg = Segment {
@@ -290,7 +236,6 @@ impl Segment {
             live: offsets.len() as u64,
             live_bytes: 0,
             offsets,
-            data_start,
             end,
             written: end,
             buf: Vec::new(),
@@ -341,11 +286,6 @@ impl Segment {
     /// Logical size of the segment (header + records, written or buffered).
     pub fn end(&self) -> u64 {
         self.end
-    }
-
-    /// Bytes of records: from where they start to the logical end.
-    pub fn record_bytes(&self) -> u64 {
-        self.end - self.data_start
     }
 
     /// Bytes waiting in the user-space buffer.
@@ -469,18 +409,9 @@ impl Segment {
     }
 
     /// The files written since the last call (segment, then `.del`), for a sync handle;
-    /// clears their dirty flags. A format-2 segment's sync slot is set to the bytes written
-    /// first, so the `fdatasync` that makes them durable carries the slot with it.
-    ///
-    /// # Errors
-    /// Writing the sync slot fails.
-    pub fn take_dirty(&mut self, out: &mut Vec<SharedFile>) -> Result<(), StoreError> {
-        if self.dirty {
-            if self.data_start == data_start(2) {
-                let slot = encode_sync_slot(self.base, self.written);
-                self.file.write_at(&slot, SEG_HEADER_LEN as u64)?;
-            }
-            self.dirty = false;
+    /// clears their dirty flags.
+    pub fn take_dirty(&mut self, out: &mut Vec<SharedFile>) {
+        if std::mem::take(&mut self.dirty) {
             out.push(self.file.clone());
         }
         if std::mem::take(&mut self.marks.dirty) {
@@ -488,7 +419,6 @@ impl Segment {
                 out.push(f.clone());
             }
         }
-        Ok(())
     }
 
     /// Reads live record `seq` into `out` (reused) and decodes it; `None` if not here or
@@ -599,8 +529,6 @@ impl Segment {
     /// path): same seqs, new offsets; deletes and their marks stay as they are.
     pub fn replace_file(&mut self, file: File, offsets: Vec<u32>, end: u64) {
         debug_assert_eq!(offsets.len(), self.offsets.len());
-        // Compaction writes the current format.
-        self.data_start = data_start(FORMAT_VERSION);
         self.file = SharedFile {
             path: seg_path(&self.dir, self.base),
             file: Arc::new(file),

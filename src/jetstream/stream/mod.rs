@@ -156,13 +156,6 @@ impl Stream {
                         rec.segments,
                         rec.bytes_truncated - rec.zero_tail
                     );
-                    if rec.unsynced_tail > 0 {
-                        log::warn!(
-                            "stream {}: cut {} bytes written after the last sync: the machine stopped (power cut or kernel crash) before they were synced; with sync = batch or always none of them was acknowledged, with interval up to sync_interval of acknowledged messages is lost",
-                            config.name,
-                            rec.unsynced_tail
-                        );
-                    }
                 } else {
                     // Damage only at the very end of the log, nothing missing after it: the
                     // shape a power cut leaves when the kernel wrote back some pages of the

@@ -23,9 +23,7 @@ use std::path::PathBuf;
 use super::SegmentLog;
 use crate::store::error::StoreError;
 use crate::store::record::{self, RecordRef, HEADER_LEN};
-use crate::store::segment::{
-    encode_header, encode_sync_slot, seg_path, SharedFile, SEG_HEADER_LEN, SYNC_SLOT_LEN,
-};
+use crate::store::segment::{encode_header, seg_path, SharedFile};
 
 /// The timestamp that marks a tombstone record.
 pub const TOMBSTONE_TS: i64 = i64::MIN;
@@ -78,8 +76,6 @@ impl CompactJob {
             .map_err(io)?;
         let mut out = Vec::with_capacity(1 << 20);
         out.extend_from_slice(&encode_header(self.base));
-        // The slot is set once the length is known, before the sync below.
-        out.extend_from_slice(&[0; SYNC_SLOT_LEN]);
         let mut written = 0u64;
         let mut offsets = Vec::with_capacity(self.offsets.len());
         let mut rec = Vec::new();
@@ -116,9 +112,6 @@ impl CompactJob {
         }
         file.write_all_at(&out, written).map_err(io)?;
         written += out.len() as u64;
-        let slot = encode_sync_slot(self.base, written);
-        file.write_all_at(&slot, SEG_HEADER_LEN as u64)
-            .map_err(io)?;
         file.sync_data().map_err(io)?;
         Ok((file, offsets, written))
     }

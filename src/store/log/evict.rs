@@ -51,7 +51,7 @@ impl SegmentLog {
         let mut seg = Segment::create(&self.dir.path, self.next_seq)?;
         seg.write_buffered()?;
         let mut files = Vec::new();
-        seg.take_dirty(&mut files)?;
+        seg.take_dirty(&mut files);
         SyncHandle {
             files,
             dir: Some(self.dir.clone()),

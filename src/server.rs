@@ -61,6 +61,18 @@ pub fn run(
     let listener = Async::new(listener).map_err(ServerError::Listener)?;
     let info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
     let router = Rc::new(RefCell::new(Router::new(info, config.limits.clone())));
+    router.borrow_mut().set_auth(&config.auth);
+    if config.auth.enabled() {
+        log::info!(
+            "clients must authenticate: {} (within {:?})",
+            if config.auth.token.is_some() {
+                "a token".to_owned()
+            } else {
+                format!("{} user(s) with passwords", config.auth.users.len())
+            },
+            config.auth.timeout
+        );
+    }
     let ex = LocalExecutor::new();
     // The JetStream and uplink tasks run until shutdown; dropping them cancels them.
     let mut js_tasks = Vec::new();

@@ -10,6 +10,8 @@
 /// Broker process, raw wire connection and async-nats helpers shared by every module.
 mod util;
 
+/// Client authentication: token, users and passwords, timeouts, nats-server's -ERR texts.
+mod auth;
 /// Each board profile at its limits: RSS within its memory budget, the store within its disk
 /// budget, and the documented errors past the limits.
 mod boards;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::auth::AuthLayer;
 use super::units::{Dur, Level, Size};
 use super::uplink::UplinkLayer;
 use super::{Config, ConfigError, JetStreamConfig, Limits, StoreConfig, SyncMode};
@@ -27,6 +28,7 @@ pub(crate) struct FileLayer {
     pub(crate) store: Option<StoreLayer>,
     pub(crate) jetstream: Option<JetStreamLayer>,
     pub(crate) uplink: Option<UplinkLayer>,
+    pub(crate) auth: Option<AuthLayer>,
     pub(crate) limits: Option<LimitsLayer>,
 }
 
@@ -123,6 +125,9 @@ impl FileLayer {
         }
         if let Some(uplink) = self.uplink {
             config.uplink = uplink.into_config()?;
+        }
+        if let Some(auth) = self.auth {
+            config.auth = auth.into_config()?;
         }
         match self.limits {
             Some(limits) => limits.apply(&mut config.limits),

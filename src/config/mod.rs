@@ -13,6 +13,7 @@
 //! Submodules: `units` (sizes, durations), `file` (the TOML key layout), `boards` (embedded
 //! profiles), `validate` (ranges), `budget` (memory model), `error` ([`ConfigError`]).
 
+mod auth;
 mod boards;
 mod budget;
 mod error;
@@ -28,6 +29,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use auth::{AuthConfig, AuthUser};
 pub use boards::{board_names, boards, boards_table, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;
@@ -52,6 +54,8 @@ pub struct Config {
     pub jetstream: JetStreamConfig,
     /// The leaf-node uplink to a hub.
     pub uplink: UplinkConfig,
+    /// Which clients may connect (`[auth]`).
+    pub auth: AuthConfig,
     /// Every bound on memory and connections.
     pub limits: Limits,
     /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
@@ -108,6 +112,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             jetstream: JetStreamConfig::default(),
             uplink: UplinkConfig::default(),
+            auth: AuthConfig::default(),
             limits: Limits::default(),
             log_level: log::LevelFilter::Info,
             board_budget: None,
@@ -244,6 +249,7 @@ impl Config {
         let _ = writeln!(out, "max_streams = {}", js.max_streams);
         let _ = writeln!(out, "max_consumers = {}", js.max_consumers);
         self.uplink_toml(&mut out);
+        self.auth_toml(&mut out);
         let l = &self.limits;
         let size = |n: usize| toml_size(n as u64);
         let _ = writeln!(out, "\n[limits]");
@@ -268,6 +274,26 @@ impl Config {
     /// This node's name at the hub: `[uplink] name`, else the server name.
     pub fn uplink_node(&self) -> &str {
         self.uplink.name.as_deref().unwrap_or(&self.server_name)
+    }
+
+    /// `[auth]` when client auth is configured; secrets are shown as `<redacted>`.
+    fn auth_toml(&self, out: &mut String) {
+        let a = &self.auth;
+        if !a.enabled() {
+            return;
+        }
+        let _ = writeln!(out, "\n[auth]");
+        if a.token.is_some() {
+            let _ = writeln!(out, "token = \"<redacted>\"");
+        }
+        let _ = writeln!(out, "timeout = {}", toml_duration(a.timeout));
+        for u in &a.users {
+            let _ = writeln!(
+                out,
+                "\n[[auth.users]]\nuser = {}\npassword = \"<redacted>\"",
+                toml_str(&u.user)
+            );
+        }
     }
 
     /// `[uplink]` when one is configured; credentials are shown as `<redacted>`.

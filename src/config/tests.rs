@@ -381,3 +381,45 @@ fn documented_configs_load() {
         }
     }
 }
+
+#[test]
+fn auth_is_checked_and_never_printed() {
+    let c = from_file(
+        "[auth]\ntimeout = \"500ms\"\n[[auth.users]]\nuser = \"a\"\npassword = \"pw-a\"\n\
+         [[auth.users]]\nuser = \"b\"\npassword = \"pw-b\"\n",
+    )
+    .expect("users load");
+    assert!(c.auth.enabled());
+    assert_eq!(c.auth.timeout, Duration::from_millis(500));
+    assert_eq!(c.auth.users.len(), 2);
+    let shown = format!("{}\n{:?}", c.to_toml(), c);
+    assert!(!shown.contains("pw-a") && !shown.contains("pw-b"), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(!Config::default().auth.enabled());
+    for (text, want) in [
+        (
+            "[auth]\ntoken = \"t\"\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n",
+            "auth.token: use either a token or [[auth.users]], not both (as nats-server)",
+        ),
+        (
+            "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"$2a$11$abc\"\n",
+            "bcrypt hashes",
+        ),
+        (
+            "[auth]\n[[auth.users]]\nnkey = \"UABC\"\n",
+            "auth.users.nkey: nkey users are not supported yet",
+        ),
+        (
+            "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n[auth.users.permissions]\npublish = [\"x\"]\n",
+            "auth.users.permissions: permissions are not supported yet",
+        ),
+        (
+            "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n[[auth.users]]\nuser = \"a\"\npassword = \"q\"\n",
+            "listed twice",
+        ),
+        ("[auth]\ntoken = \"t\"\ntimeout = \"10ms\"\n", "auth.timeout: must be between"),
+    ] {
+        let got = err(text);
+        assert!(got.contains(want), "{text}: {got}");
+    }
+}

@@ -31,6 +31,7 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         1_000_000,
     )?;
     super::uplink::check(&c.uplink)?;
+    super::auth::check(&c.auth)?;
 
     let l = &c.limits;
     count("limits.max_connections", l.max_connections, 1, 1_000_000)?;

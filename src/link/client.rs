@@ -41,7 +41,7 @@ pub(crate) async fn serve(stream: Async<TcpStream>, addr: SocketAddr, router: Rc
     parser.set_headers(false);
     let reading = future::or(
         read_loop(stream, id, &router, parser, dispatch),
-        ping_loop(id, &router),
+        future::or(ping_loop(id, &router), auth_timer(id, &router)),
     );
     let shut = || {
         let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
@@ -75,6 +75,18 @@ fn dispatch(r: &mut Router, id: ClientId, op: Op<'_>, parser: &mut Parser) -> Fl
         parser.set_headers(r.headers_enabled(id));
     }
     flow
+}
+
+/// With authentication on, closes the connection if it has not authenticated in time
+/// (nats-server's `-ERR 'Authentication Timeout'`); otherwise never ends.
+async fn auth_timer(id: ClientId, router: &RefCell<Router>) {
+    let timeout = router.borrow().auth_timeout();
+    if let Some(timeout) = timeout {
+        Timer::after(timeout).await;
+        router.borrow_mut().auth_timed_out(id);
+    }
+    // Closed, or authenticated: park until the writer finishes; `or` ends us then.
+    future::pending::<()>().await;
 }
 
 /// Sends PINGs on the nats-server schedule; ends when the connection goes stale or closes.

@@ -42,6 +42,10 @@ pub enum CloseReason {
     MaxConnectionsExceeded,
     /// The server is shutting down.
     ServerShutdown,
+    /// Bad credentials, or an op before CONNECT while authentication is on.
+    AuthViolation,
+    /// No CONNECT within the auth timeout.
+    AuthTimeout,
 }
 
 impl CloseReason {
@@ -72,6 +76,8 @@ impl fmt::Display for CloseReason {
             CloseReason::StaleConnection => "stale connection",
             CloseReason::MaxConnectionsExceeded => "maximum connections exceeded",
             CloseReason::ServerShutdown => "server shutdown",
+            CloseReason::AuthViolation => "authorization violation",
+            CloseReason::AuthTimeout => "authentication timeout",
         })
     }
 }
@@ -178,6 +184,8 @@ pub(crate) struct Client {
     pub(crate) connected: bool,
     /// Options from CONNECT (or the defaults before it).
     pub(crate) opts: ConnectOpts,
+    /// The `[[auth.users]]` user it authenticated as.
+    pub(crate) user: Option<String>,
     /// Subscriptions by the client's sid token.
     pub(crate) subs: HashMap<Box<[u8]>, SubKey>,
     /// Frames to write.
@@ -208,6 +216,7 @@ impl Client {
             addr,
             connected: false,
             opts: ConnectOpts::default(),
+            user: None,
             subs: HashMap::new(),
             out: Outbox::default(),
             closing: None,
@@ -226,11 +235,15 @@ impl Client {
         if self.hub {
             return format!("uplink to {}", self.addr);
         }
+        let user = self
+            .user
+            .as_ref()
+            .map_or_else(String::new, |u| format!(" user {u:?}"));
         match &self.opts.name {
             Some(name) if !name.is_empty() => {
-                format!("cid {} ({} {:?})", self.cid, self.addr, name)
+                format!("cid {} ({} {:?}{user})", self.cid, self.addr, name)
             }
-            _ => format!("cid {} ({})", self.cid, self.addr),
+            _ => format!("cid {} ({}{user})", self.cid, self.addr),
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct ServerInfo {
     /// JetStream is served (omitted when not, as nats-server does).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub jetstream: bool,
+    /// Clients must authenticate (omitted when not, as nats-server does).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auth_required: bool,
     /// Cached `{...` prefix of the JSON, without the closing brace.
     #[serde(skip)]
     prefix: String,
@@ -56,6 +59,7 @@ impl ServerInfo {
             headers: true,
             max_payload,
             jetstream: false,
+            auth_required: false,
             prefix: String::new(),
         };
         info.render();
@@ -65,6 +69,12 @@ impl ServerInfo {
     /// Advertises (or not) JetStream.
     pub fn set_jetstream(&mut self, on: bool) {
         self.jetstream = on;
+        self.render();
+    }
+
+    /// Advertises (or not) that clients must authenticate.
+    pub fn set_auth_required(&mut self, on: bool) {
+        self.auth_required = on;
         self.render();
     }
 

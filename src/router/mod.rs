@@ -9,6 +9,7 @@
 //! reader's buffer and encoded once, straight into each subscriber's outbox. The rule that
 //! keeps this safe is that no borrow lives across an `.await`.
 
+mod auth;
 mod client;
 mod forward;
 mod info;
@@ -103,6 +104,8 @@ pub struct Router {
     js: Option<js::JsHandle>,
     /// The leaf-node uplink, when configured.
     uplink: Option<uplink::UplinkState>,
+    /// Client authentication, when `[auth]` asks for it.
+    auth: Option<auth::Auth>,
 }
 
 impl Router {
@@ -119,6 +122,7 @@ impl Router {
             stats: RouterStats::default(),
             js: None,
             uplink: None,
+            auth: None,
         }
     }
 

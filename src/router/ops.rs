@@ -13,6 +13,16 @@ use super::{ClientId, CloseReason, Flow, Router, SubKey, Subscription};
 impl Router {
     /// Applies one op from client `id`.
     pub fn handle_op(&mut self, id: ClientId, op: Op<'_>) -> Flow {
+        if !matches!(op, Op::Connect(_)) && self.needs_auth(id) {
+            if let Some(reason) = self.clients.get(id.0).and_then(|c| c.closing) {
+                return Flow::Close(reason);
+            }
+            log::warn!(
+                "{}: authorization violation: an op before CONNECT",
+                self.label(id)
+            );
+            return self.auth_violation(id);
+        }
         let Some(client) = self.clients.get_mut(id.0) else {
             return Flow::Close(CloseReason::ClientClosed);
         };
@@ -86,6 +96,9 @@ impl Router {
     fn connect(&mut self, id: ClientId, json: &[u8]) -> Flow {
         match connect_opts(json) {
             Ok(opts) => {
+                if let Err(flow) = self.authenticate(id, json) {
+                    return flow;
+                }
                 let client = &mut self.clients[id.0];
                 log::debug!(
                     "{}: CONNECT lang={} version={} verbose={} echo={} headers={}",
@@ -221,11 +234,16 @@ impl Router {
     /// `-ERR` is queued and the connection is closing).
     pub fn ping_tick(&mut self, id: ClientId) -> bool {
         let ping_max = self.limits.ping_max;
+        let auth_on = self.auth.is_some();
         let Some(client) = self.clients.get_mut(id.0) else {
             return false;
         };
         if client.closing.is_some() {
             return false;
+        }
+        if auth_on && !client.connected {
+            // nats-server starts pinging at CONNECT; before it, the auth timer decides.
+            return true;
         }
         // Like nats-server: the first PING always goes out (it measures RTT); later ones
         // are put off while the client keeps sending. Only a PONG clears pings_out.

@@ -6,6 +6,7 @@ whitespace; unset, it runs target/debug/leafd. Each test gets its own broker on 
 """
 
 import asyncio
+import json
 import os
 import pathlib
 import shutil
@@ -66,13 +67,42 @@ def _reads_info(port: int) -> bool:
 
 
 class Broker:
-    def __init__(self) -> None:
+    def __init__(self, auth=None) -> None:
+        """`auth`: None, {"token": T} or {"users": [(user, password), ...]}, written as
+        leafd's `[auth]` or nats-server's `authorization { }` (the template names the broker)."""
         self.dir = tempfile.mkdtemp(prefix="leafd-pytest-")
         self.log_path = os.path.join(self.dir, "broker.log")
         self.template = _template()
         assert "{port}" in self.template, f"LEAFD_CMD needs a {{port}} placeholder: {self.template}"
+        if auth is not None:
+            self.template += " " + self._auth_config(auth)
         self.port = 0
         self.proc = None
+
+    def _auth_config(self, auth) -> str:
+        nats_server = "nats-server" in self.template.split()[0]
+        if nats_server:
+            if "token" in auth:
+                body = f'token: {json.dumps(auth["token"])}'
+            else:
+                users = ", ".join(
+                    f"{{user: {json.dumps(u)}, password: {json.dumps(p)}}}" for u, p in auth["users"]
+                )
+                body = f"users: [{users}]"
+            text, name, flag = f"authorization {{ {body} }}\n", "nats-server.conf", "-c"
+        else:
+            if "token" in auth:
+                text = f'[auth]\ntoken = {json.dumps(auth["token"])}\n'
+            else:
+                text = "[auth]\n" + "".join(
+                    f"[[auth.users]]\nuser = {json.dumps(u)}\npassword = {json.dumps(p)}\n"
+                    for u, p in auth["users"]
+                )
+            name, flag = "leafd.toml", "--config"
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return f"{flag} {path}"
 
     @property
     def url(self) -> str:

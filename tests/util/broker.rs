@@ -58,6 +58,23 @@ pub struct Limits {
     pub store_max_msgs: Option<u64>,
     /// A leaf-node uplink to a hub: leafd `[uplink]`, nats-server `leafnodes { remotes }`.
     pub uplink: Option<Uplink>,
+    /// Client authentication: leafd `[auth]`, nats-server `authorization { }`.
+    pub auth: Option<ClientAuth>,
+}
+
+/// Who may connect, and how long they have to say so (`None`: the brokers' 2 s).
+#[derive(Debug, Clone)]
+pub struct ClientAuth {
+    pub kind: AuthKind,
+    pub timeout_ms: Option<u64>,
+}
+
+/// The credentials clients must present.
+#[derive(Debug, Clone)]
+pub enum AuthKind {
+    Token(String),
+    /// `(user, password)` pairs.
+    Users(Vec<(String, String)>),
 }
 
 /// The uplink part of [`Limits`].
@@ -91,6 +108,7 @@ impl Limits {
             && self.store_max_bytes.is_none()
             && self.store_max_msgs.is_none()
             && self.uplink.is_none()
+            && self.auth.is_none()
     }
 
     /// `(key, value)` pairs, values already in the syntax both formats accept (integers, and
@@ -173,6 +191,25 @@ impl Kind {
                         }
                     }
                 }
+                if let Some(a) = &limits.auth {
+                    t.push_str("[auth]\n");
+                    if let Some(ms) = a.timeout_ms {
+                        let _ = writeln!(t, "timeout = \"{ms}ms\"");
+                    }
+                    match &a.kind {
+                        AuthKind::Token(token) => {
+                            let _ = writeln!(t, "token = {token:?}");
+                        }
+                        AuthKind::Users(users) => {
+                            for (user, password) in users {
+                                let _ = writeln!(
+                                    t,
+                                    "[[auth.users]]\nuser = {user:?}\npassword = {password:?}"
+                                );
+                            }
+                        }
+                    }
+                }
                 ("leafd.toml", t, "--config")
             }
             Kind::NatsServer => {
@@ -207,6 +244,22 @@ impl Kind {
                         u.name,
                         urls.join(", ")
                     );
+                }
+                if let Some(a) = &limits.auth {
+                    let timeout = a.timeout_ms.map_or_else(String::new, |ms| {
+                        format!(", timeout: {}", ms as f64 / 1000.0)
+                    });
+                    let what = match &a.kind {
+                        AuthKind::Token(token) => format!("token: {token:?}"),
+                        AuthKind::Users(users) => {
+                            let list: Vec<String> = users
+                                .iter()
+                                .map(|(u, p)| format!("{{user: {u:?}, password: {p:?}}}"))
+                                .collect();
+                            format!("users: [{}]", list.join(", "))
+                        }
+                    };
+                    let _ = writeln!(t, "authorization {{ {what}{timeout} }}");
                 }
                 ("nats-server.conf", t, "-c")
             }

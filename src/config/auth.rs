@@ -1,0 +1,180 @@
+//! `[auth]`: which clients may connect (issue 7's key names, so operators' configs stay
+//! stable): a single `token`, or `[[auth.users]]` with a `user` and `password` each, and the
+//! time a client has to authenticate.
+//!
+//! Owns: the client credentials as plain data, their TOML layout, defaults and validation.
+//! Must not: check credentials (the router's `auth.rs` does) or log them. Hands off to: the
+//! router.
+//!
+//! Not yet (issue 7): bcrypt password hashes, nkey users, permissions. A config that asks
+//! for them is refused with a line saying so, rather than loading and then failing logins.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::units::Dur;
+use super::ConfigError;
+
+/// Who may connect. Empty (no token, no users): everyone, as before.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// The one token every client must send as `auth_token` (never logged).
+    pub token: Option<String>,
+    /// Users and their passwords (never logged).
+    pub users: Vec<AuthUser>,
+    /// How long a client may take to send a valid CONNECT (nats-server: 2 s).
+    pub timeout: Duration,
+}
+
+/// One `[[auth.users]]` entry.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// The CONNECT `user`.
+    pub user: String,
+    /// The CONNECT `pass`, in plain text.
+    pub password: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            token: None,
+            users: Vec::new(),
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Whether clients must authenticate.
+    pub fn enabled(&self) -> bool {
+        self.token.is_some() || !self.users.is_empty()
+    }
+}
+
+// Hand-written so that a `{:?}` of the config can never print a secret.
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("users", &self.users)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthUser")
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `[auth]` in a config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuthLayer {
+    token: Option<String>,
+    timeout: Option<Dur>,
+    #[serde(default)]
+    users: Vec<UserLayer>,
+}
+
+/// `[[auth.users]]`. `nkey` and `permissions` are parsed only to refuse them clearly.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserLayer {
+    user: Option<String>,
+    password: Option<String>,
+    nkey: Option<String>,
+    permissions: Option<toml::Value>,
+}
+
+impl AuthLayer {
+    /// The file's `[auth]` replaces the default as a whole.
+    pub(crate) fn into_config(self) -> Result<AuthConfig, ConfigError> {
+        let mut users = Vec::with_capacity(self.users.len());
+        for u in self.users {
+            if u.nkey.is_some() {
+                return Err(ConfigError::invalid(
+                    "auth.users.nkey",
+                    "nkey users are not supported yet (issue 7); use user and password",
+                ));
+            }
+            if u.permissions.is_some() {
+                return Err(ConfigError::invalid(
+                    "auth.users.permissions",
+                    "permissions are not supported yet (issue 7): every user may publish and \
+                     subscribe to everything",
+                ));
+            }
+            let (Some(user), Some(password)) = (u.user, u.password) else {
+                return Err(ConfigError::invalid(
+                    "auth.users",
+                    "each user needs both `user` and `password`",
+                ));
+            };
+            users.push(AuthUser { user, password });
+        }
+        Ok(AuthConfig {
+            token: self.token,
+            users,
+            timeout: self.timeout.map_or(AuthConfig::default().timeout, |d| d.0),
+        })
+    }
+}
+
+/// Ranges and combinations, as nats-server refuses them.
+pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
+    if a.token.is_some() && !a.users.is_empty() {
+        return Err(ConfigError::invalid(
+            "auth.token",
+            "use either a token or [[auth.users]], not both (as nats-server)",
+        ));
+    }
+    if a.token.as_deref().is_some_and(str::is_empty) {
+        return Err(ConfigError::invalid("auth.token", "must not be empty"));
+    }
+    let mut seen = BTreeSet::new();
+    for u in &a.users {
+        if u.user.is_empty() || u.password.is_empty() {
+            return Err(ConfigError::invalid(
+                "auth.users",
+                "`user` and `password` must not be empty",
+            ));
+        }
+        if !seen.insert(u.user.as_str()) {
+            return Err(ConfigError::invalid(
+                "auth.users",
+                format!("user {:?} is listed twice", u.user),
+            ));
+        }
+        if is_bcrypt(&u.password) {
+            return Err(ConfigError::invalid(
+                "auth.users.password",
+                format!(
+                    "user {:?}: bcrypt hashes ($2a$...) are not supported yet (issue 7); \
+                     use the plain password for now",
+                    u.user
+                ),
+            ));
+        }
+    }
+    if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&a.timeout) {
+        return Err(ConfigError::invalid(
+            "auth.timeout",
+            format!("must be between 100ms and 1m (got {:?})", a.timeout),
+        ));
+    }
+    Ok(())
+}
+
+/// nats-server treats a password starting with `$2` as a bcrypt hash.
+fn is_bcrypt(password: &str) -> bool {
+    password.starts_with("$2a$") || password.starts_with("$2b$") || password.starts_with("$2y$")
+}

@@ -1,0 +1,62 @@
+"""Client authentication with nats-py (issue 7, first part): a token, or users with plain
+passwords. Good credentials connect and work; bad ones get nats-server's
+'Authorization Violation'. Also passes against nats-server 2.15.1 with the same
+`authorization { }` (LEAFD_TEST_VALIDATE_NATS=1)."""
+
+import asyncio
+import shutil
+
+import nats
+import pytest
+
+from conftest import Broker
+from support import TIMEOUT
+
+
+@pytest.fixture
+def auth_broker(request):
+    b = Broker(auth=request.param)
+    b.start()
+    yield b
+    b.stop()
+    print(f"--- broker log ({b.log_path}) ---\n{b.log()}--- end of broker log ---")
+    shutil.rmtree(b.dir, ignore_errors=True)
+
+
+async def connect(url, **options):
+    return await asyncio.wait_for(
+        nats.connect(url, connect_timeout=TIMEOUT, max_reconnect_attempts=0, allow_reconnect=False, **options),
+        TIMEOUT,
+    )
+
+
+async def round_trip(nc):
+    sub = await nc.subscribe("auth.py")
+    await nc.flush()
+    await nc.publish("auth.py", b"hi")
+    msg = await sub.next_msg(timeout=TIMEOUT)
+    assert msg.data == b"hi"
+    await nc.close()
+
+
+async def refused(url, **options):
+    with pytest.raises(Exception) as err:
+        nc = await connect(url, **options)
+        await nc.close()
+    assert "Authorization Violation" in repr(err.value) or "authorization" in repr(err.value).lower(), repr(err.value)
+
+
+@pytest.mark.parametrize("auth_broker", [{"token": "py-t0ken"}], indirect=True)
+async def test_token(auth_broker):
+    await round_trip(await connect(auth_broker.url, token="py-t0ken"))
+    await refused(auth_broker.url, token="wrong")
+    await refused(auth_broker.url)
+
+
+@pytest.mark.parametrize("auth_broker", [{"users": [("dave", "d4ve-pw"), ("erin", "er1n-pw")]}], indirect=True)
+async def test_users_and_passwords(auth_broker):
+    await round_trip(await connect(auth_broker.url, user="dave", password="d4ve-pw"))
+    await round_trip(await connect(auth_broker.url, user="erin", password="er1n-pw"))
+    await refused(auth_broker.url, user="dave", password="er1n-pw")
+    await refused(auth_broker.url, user="frank", password="d4ve-pw")
+    await refused(auth_broker.url)

@@ -23,7 +23,7 @@
 //! | [`subject`] | `Subject`/`Filter` newtypes, validation, tokenising | everyone |
 //! | [`protocol`] | the NATS wire codec: bytes → [`protocol::Op`], frames → bytes. No I/O | router, link |
 //! | [`sublist`] | the subject → interest trie with a bounded result cache | router |
-//! | [`router`] | all broker state: clients, subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`), the uplink's interest and live path (`router/uplink.rs`) and forwarders (`router/forward.rs`). Synchronous | sublist, protocol's encoders, jetstream, uplink |
+//! | [`router`] | all broker state: clients, client authentication (`router/auth.rs`), subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`), the uplink's interest and live path (`router/uplink.rs`) and forwarders (`router/forward.rs`). Synchronous | sublist, protocol's encoders, jetstream, uplink |
 //! | [`link`] | sockets and timers: client connections (`client.rs`), the hub link with its dial/handshake/backoff loop (`uplink.rs`), and the read/write loops both share (`conn.rs`) | protocol, router |
 //! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor; the group-commit sync task and the JetStream timer task | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |

@@ -151,3 +151,48 @@ async fn credentials_never_reach_the_log() {
         assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
     }
 }
+
+#[tokio::test]
+async fn nkey_users_sign_the_nonce_of_their_info() {
+    let alice = nkeys::KeyPair::new_user();
+    let bob = nkeys::KeyPair::new_user();
+    let broker = with_auth(
+        AuthKind::Nkeys(vec![alice.public_key(), bob.public_key()]),
+        None,
+    );
+    for kp in [&alice, &bob] {
+        let seed = kp.seed().expect("seed");
+        round_trip(&client_with(&broker, ConnectOptions::with_nkey(seed)).await).await;
+    }
+    let stranger = nkeys::KeyPair::new_user().seed().expect("seed");
+    refused(
+        &broker,
+        ConnectOptions::with_nkey(stranger),
+        "an unknown nkey",
+    )
+    .await;
+
+    // Each INFO carries its own nonce; a signature of another one is refused.
+    let c1 = RawConn::open(&broker);
+    let mut c2 = RawConn::open(&broker);
+    let n1 = c1.info["nonce"]
+        .as_str()
+        .expect("INFO has a nonce")
+        .to_owned();
+    let n2 = c2.info["nonce"]
+        .as_str()
+        .expect("INFO has a nonce")
+        .to_owned();
+    assert_ne!(n1, n2);
+    use base64::Engine as _;
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(alice.sign(n1.as_bytes()).expect("sign"));
+    c2.send(
+        format!(
+            "CONNECT {{\"verbose\":false,\"nkey\":\"{}\",\"sig\":\"{sig}\"}}\r\nPING\r\n",
+            alice.public_key()
+        )
+        .as_bytes(),
+    );
+    c2.expect_then_closed(b"-ERR 'Authorization Violation'\r\n");
+}

@@ -1,13 +1,13 @@
 //! `[auth]`: which clients may connect (issue 7's key names, so operators' configs stay
-//! stable): a single `token`, or `[[auth.users]]` with a `user` and `password` each, and the
-//! time a client has to authenticate.
+//! stable): a single `token`, or `[[auth.users]]` with a `user` and `password` or an `nkey`
+//! each, and the time a client has to authenticate.
 //!
 //! Owns: the client credentials as plain data, their TOML layout, defaults and validation.
 //! Must not: check credentials (the router's `auth.rs` does) or log them. Hands off to: the
 //! router.
 //!
-//! Not yet (issue 7): bcrypt password hashes, nkey users, permissions. A config that asks
-//! for them is refused with a line saying so, rather than loading and then failing logins.
+//! Not yet (issue 7): bcrypt password hashes, permissions. A config that asks for them is
+//! refused with a line saying so, rather than loading and then failing logins.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -25,6 +25,8 @@ pub struct AuthConfig {
     pub token: Option<String>,
     /// Users and their passwords (never logged).
     pub users: Vec<AuthUser>,
+    /// Public keys (`U…`) of nkey users, who sign the INFO nonce.
+    pub nkeys: Vec<String>,
     /// How long a client may take to send a valid CONNECT (nats-server: 2 s).
     pub timeout: Duration,
 }
@@ -43,6 +45,7 @@ impl Default for AuthConfig {
         AuthConfig {
             token: None,
             users: Vec::new(),
+            nkeys: Vec::new(),
             timeout: Duration::from_secs(2),
         }
     }
@@ -51,7 +54,7 @@ impl Default for AuthConfig {
 impl AuthConfig {
     /// Whether clients must authenticate.
     pub fn enabled(&self) -> bool {
-        self.token.is_some() || !self.users.is_empty()
+        self.token.is_some() || !self.users.is_empty() || !self.nkeys.is_empty()
     }
 }
 
@@ -61,6 +64,7 @@ impl fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("users", &self.users)
+            .field("nkeys", &self.nkeys)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -85,7 +89,8 @@ pub(crate) struct AuthLayer {
     users: Vec<UserLayer>,
 }
 
-/// `[[auth.users]]`. `nkey` and `permissions` are parsed only to refuse them clearly.
+/// `[[auth.users]]`: `user` and `password`, or `nkey`. `permissions` is parsed only to
+/// refuse it clearly.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserLayer {
@@ -99,24 +104,28 @@ impl AuthLayer {
     /// The file's `[auth]` replaces the default as a whole.
     pub(crate) fn into_config(self) -> Result<AuthConfig, ConfigError> {
         let mut users = Vec::with_capacity(self.users.len());
+        let mut nkeys = Vec::new();
         for u in self.users {
-            if u.nkey.is_some() {
-                return Err(ConfigError::invalid(
-                    "auth.users.nkey",
-                    "nkey users are not supported yet (issue 7); use user and password",
-                ));
+            if let Some(nkey) = u.nkey {
+                if u.user.is_some() || u.password.is_some() {
+                    return Err(ConfigError::invalid(
+                        "auth.users",
+                        "an nkey user has no `user` or `password`: the key is its identity",
+                    ));
+                }
+                if u.permissions.is_some() {
+                    return Err(permissions_not_yet());
+                }
+                nkeys.push(nkey);
+                continue;
             }
             if u.permissions.is_some() {
-                return Err(ConfigError::invalid(
-                    "auth.users.permissions",
-                    "permissions are not supported yet (issue 7): every user may publish and \
-                     subscribe to everything",
-                ));
+                return Err(permissions_not_yet());
             }
             let (Some(user), Some(password)) = (u.user, u.password) else {
                 return Err(ConfigError::invalid(
                     "auth.users",
-                    "each user needs both `user` and `password`",
+                    "each user needs both `user` and `password`, or an `nkey`",
                 ));
             };
             users.push(AuthUser { user, password });
@@ -124,14 +133,23 @@ impl AuthLayer {
         Ok(AuthConfig {
             token: self.token,
             users,
+            nkeys,
             timeout: self.timeout.map_or(AuthConfig::default().timeout, |d| d.0),
         })
     }
 }
 
+fn permissions_not_yet() -> ConfigError {
+    ConfigError::invalid(
+        "auth.users.permissions",
+        "permissions are not supported yet (issue 7): every user may publish and subscribe \
+         to everything",
+    )
+}
+
 /// Ranges and combinations, as nats-server refuses them.
 pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
-    if a.token.is_some() && !a.users.is_empty() {
+    if a.token.is_some() && (!a.users.is_empty() || !a.nkeys.is_empty()) {
         return Err(ConfigError::invalid(
             "auth.token",
             "use either a token or [[auth.users]], not both (as nats-server)",
@@ -162,6 +180,21 @@ pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
                      use the plain password for now",
                     u.user
                 ),
+            ));
+        }
+    }
+    let mut keys = BTreeSet::new();
+    for key in &a.nkeys {
+        if let Err(e) = crate::uplink::nkey::user_public_key(key) {
+            return Err(ConfigError::invalid(
+                "auth.users.nkey",
+                format!("{key:?}: {e}"),
+            ));
+        }
+        if !keys.insert(key.as_str()) {
+            return Err(ConfigError::invalid(
+                "auth.users.nkey",
+                format!("{key:?} is listed twice"),
             ));
         }
     }

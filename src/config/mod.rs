@@ -294,6 +294,9 @@ impl Config {
                 toml_str(&u.user)
             );
         }
+        for key in &a.nkeys {
+            let _ = writeln!(out, "\n[[auth.users]]\nnkey = {}", toml_str(key));
+        }
     }
 
     /// `[uplink]` when one is configured; credentials are shown as `<redacted>`.

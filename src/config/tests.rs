@@ -393,7 +393,10 @@ fn auth_is_checked_and_never_printed() {
     assert_eq!(c.auth.timeout, Duration::from_millis(500));
     assert_eq!(c.auth.users.len(), 2);
     let shown = format!("{}\n{:?}", c.to_toml(), c);
-    assert!(!shown.contains("pw-a") && !shown.contains("pw-b"), "{shown}");
+    assert!(
+        !shown.contains("pw-a") && !shown.contains("pw-b"),
+        "{shown}"
+    );
     assert!(shown.contains("<redacted>"), "{shown}");
     assert!(!Config::default().auth.enabled());
     for (text, want) in [
@@ -407,7 +410,7 @@ fn auth_is_checked_and_never_printed() {
         ),
         (
             "[auth]\n[[auth.users]]\nnkey = \"UABC\"\n",
-            "auth.users.nkey: nkey users are not supported yet",
+            "auth.users.nkey: \"UABC\": not a user nkey",
         ),
         (
             "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n[auth.users.permissions]\npublish = [\"x\"]\n",

@@ -3,8 +3,9 @@
 //! credentials or any op before CONNECT, `-ERR 'Authentication Timeout'` and a close when
 //! no CONNECT arrives in time.
 //!
-//! Owns: the credential check (constant-time comparisons) and the log line of a refusal,
-//! which names the user, never a secret. Must not: do I/O; the link runs the timer and asks
+//! Owns: the credential check (constant-time comparisons; nkey users sign the nonce their
+//! INFO carried), the nonces, and the log line of a refusal, which names the user, never a
+//! secret. Must not: do I/O; the link runs the timer and asks
 //! [`Router::auth_timed_out`]. Hands off to: the connection's outbox.
 
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ pub(crate) const AUTH_TIMEOUT: &str = "Authentication Timeout";
 pub(crate) struct Auth {
     token: Option<Box<[u8]>>,
     users: HashMap<String, Box<[u8]>>,
+    /// nkey users: public key text → ed25519 key.
+    nkeys: HashMap<String, [u8; 32]>,
     timeout: Duration,
 }
 
@@ -36,6 +39,7 @@ impl std::fmt::Debug for Auth {
         f.debug_struct("Auth")
             .field("token", &self.token.is_some())
             .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("nkeys", &self.nkeys.keys().collect::<Vec<_>>())
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -48,6 +52,31 @@ struct Credentials {
     user: Option<String>,
     pass: Option<String>,
     auth_token: Option<String>,
+    nkey: Option<String>,
+    sig: Option<String>,
+}
+
+/// A fresh nonce for INFO, as nats-server makes them: 11 random bytes, base64url.
+pub(crate) fn new_nonce() -> String {
+    use base64::Engine as _;
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 11];
+    if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
+        // The OS RNG failing is not something to serve through: make the nonce unusable.
+        log::error!("no randomness for an auth nonce");
+        return String::new();
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A signature as clients send it: base64url without padding (nats-server also takes
+/// standard base64).
+fn decode_sig(sig: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    [URL_SAFE_NO_PAD, URL_SAFE, STANDARD_NO_PAD, STANDARD]
+        .iter()
+        .find_map(|e| e.decode(sig).ok())
 }
 
 /// Equal bytes, in time that depends on the lengths only.
@@ -65,14 +94,40 @@ impl Auth {
                 .iter()
                 .map(|u| (u.user.clone(), u.password.as_bytes().into()))
                 .collect(),
+            nkeys: c
+                .nkeys
+                .iter()
+                .filter_map(|k| Some((k.clone(), crate::uplink::nkey::user_public_key(k).ok()?)))
+                .collect(),
             timeout: c.timeout,
         })
     }
 
+    /// Whether INFO must carry a nonce for clients to sign.
+    pub(crate) fn wants_nonce(&self) -> bool {
+        !self.nkeys.is_empty()
+    }
+
     /// The user a CONNECT authenticates as (`None` for the token), or why it does not, for
-    /// the log (never a secret).
-    fn check(&self, json: &[u8]) -> Result<Option<String>, String> {
+    /// the log (never a secret). `nonce` is what this connection's INFO carried.
+    fn check(&self, json: &[u8], nonce: Option<&str>) -> Result<Option<String>, String> {
         let c: Credentials = serde_json::from_slice(json).unwrap_or_default();
+        if let Some(nkey) = c.nkey {
+            let Some(public) = self.nkeys.get(&nkey) else {
+                return Err(format!("unknown nkey {nkey}"));
+            };
+            let signed = match (nonce, c.sig.as_deref().and_then(decode_sig)) {
+                (Some(nonce), Some(sig)) if !nonce.is_empty() => {
+                    crate::uplink::nkey::verify(public, nonce.as_bytes(), &sig)
+                }
+                _ => false,
+            };
+            return if signed {
+                Ok(Some(nkey))
+            } else {
+                Err(format!("bad nonce signature for nkey {nkey}"))
+            };
+        }
         if let Some(token) = &self.token {
             // nats-server: a client without a password may carry the token as `user`.
             let sent = c
@@ -138,7 +193,8 @@ impl Router {
         let Some(auth) = &self.auth else {
             return Ok(());
         };
-        match auth.check(json) {
+        let nonce = self.clients.get(id.0).and_then(|c| c.nonce.as_deref());
+        match auth.check(json, nonce) {
             Ok(user) => {
                 if let Some(client) = self.clients.get_mut(id.0) {
                     client.user = user;
@@ -178,19 +234,60 @@ mod tests {
         .expect("on")
     }
 
+    impl Auth {
+        fn check_plain(&self, json: &[u8]) -> Result<Option<String>, String> {
+            self.check(json, None)
+        }
+    }
+
+    #[test]
+    fn nkey_users_sign_the_nonce() {
+        let kp = nkeys::KeyPair::new_user();
+        let public = kp.public_key();
+        let a = Auth::from_config(&AuthConfig {
+            nkeys: vec![public.clone()],
+            ..AuthConfig::default()
+        })
+        .expect("on");
+        assert!(a.wants_nonce());
+        let nonce = new_nonce();
+        assert_eq!(nonce.len(), 15, "{nonce}");
+        use base64::Engine as _;
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(kp.sign(nonce.as_bytes()).expect("sign"));
+        let json = format!(r#"{{"nkey":"{public}","sig":"{sig}"}}"#);
+        assert_eq!(
+            a.check(json.as_bytes(), Some(&nonce)),
+            Ok(Some(public.clone()))
+        );
+        assert!(
+            a.check(json.as_bytes(), Some(&new_nonce())).is_err(),
+            "another nonce"
+        );
+        assert!(a.check(json.as_bytes(), None).is_err());
+        let other = nkeys::KeyPair::new_user().public_key();
+        let json = format!(r#"{{"nkey":"{other}","sig":"{sig}"}}"#);
+        assert!(
+            a.check(json.as_bytes(), Some(&nonce)).is_err(),
+            "unknown key"
+        );
+    }
+
     #[test]
     fn users_and_passwords() {
         let a = users();
         assert_eq!(
-            a.check(br#"{"user":"alice","pass":"s3cret"}"#),
+            a.check_plain(br#"{"user":"alice","pass":"s3cret"}"#),
             Ok(Some("alice".into()))
         );
-        let wrong = a.check(br#"{"user":"alice","pass":"nope"}"#).unwrap_err();
+        let wrong = a
+            .check_plain(br#"{"user":"alice","pass":"nope"}"#)
+            .unwrap_err();
         assert!(!wrong.contains("nope"), "secrets stay out of logs: {wrong}");
-        assert!(a.check(br#"{"user":"bob","pass":"s3cret"}"#).is_err());
-        assert!(a.check(br#"{"user":"alice"}"#).is_err());
-        assert!(a.check(br#"{"auth_token":"s3cret"}"#).is_err());
-        assert!(a.check(b"{}").is_err());
+        assert!(a.check_plain(br#"{"user":"bob","pass":"s3cret"}"#).is_err());
+        assert!(a.check_plain(br#"{"user":"alice"}"#).is_err());
+        assert!(a.check_plain(br#"{"auth_token":"s3cret"}"#).is_err());
+        assert!(a.check_plain(b"{}").is_err());
     }
 
     #[test]
@@ -200,10 +297,10 @@ mod tests {
             ..AuthConfig::default()
         })
         .expect("on");
-        assert_eq!(a.check(br#"{"auth_token":"t0k"}"#), Ok(None));
-        assert!(a.check(br#"{"auth_token":"t0"}"#).is_err());
-        assert!(a.check(br#"{"auth_token":null}"#).is_err());
-        assert!(a.check(b"{}").is_err());
+        assert_eq!(a.check_plain(br#"{"auth_token":"t0k"}"#), Ok(None));
+        assert!(a.check_plain(br#"{"auth_token":"t0"}"#).is_err());
+        assert!(a.check_plain(br#"{"auth_token":null}"#).is_err());
+        assert!(a.check_plain(b"{}").is_err());
         assert!(Auth::from_config(&AuthConfig::default()).is_none());
     }
 

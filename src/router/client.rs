@@ -184,8 +184,10 @@ pub(crate) struct Client {
     pub(crate) connected: bool,
     /// Options from CONNECT (or the defaults before it).
     pub(crate) opts: ConnectOpts,
-    /// The `[[auth.users]]` user it authenticated as.
+    /// The `[[auth.users]]` user (or nkey) it authenticated as.
     pub(crate) user: Option<String>,
+    /// The nonce its INFO carried, for an nkey user to sign.
+    pub(crate) nonce: Option<String>,
     /// Subscriptions by the client's sid token.
     pub(crate) subs: HashMap<Box<[u8]>, SubKey>,
     /// Frames to write.
@@ -217,6 +219,7 @@ impl Client {
             connected: false,
             opts: ConnectOpts::default(),
             user: None,
+            nonce: None,
             subs: HashMap::new(),
             out: Outbox::default(),
             closing: None,

@@ -91,9 +91,17 @@ impl ServerInfo {
         &self.server_id
     }
 
-    pub(crate) fn encode_for(&self, out: &mut Vec<u8>, cid: u64, addr: SocketAddr) {
+    pub(crate) fn encode_for(
+        &self,
+        out: &mut Vec<u8>,
+        cid: u64,
+        addr: SocketAddr,
+        nonce: Option<&str>,
+    ) {
+        // A nonce is base64url: nothing in it needs JSON escaping.
+        let nonce = nonce.map_or_else(String::new, |n| format!(",\"nonce\":\"{n}\""));
         let json = format!(
-            "{},\"client_id\":{},\"client_ip\":\"{}\"}}",
+            "{},\"client_id\":{},\"client_ip\":\"{}\"{nonce}}}",
             self.prefix,
             cid,
             addr.ip()
@@ -126,6 +134,7 @@ mod tests {
             &mut out,
             7,
             "10.0.0.2:5555".parse().expect("literal address"),
+            None,
         );
         let line = std::str::from_utf8(&out).expect("INFO is UTF-8");
         assert!(

@@ -156,7 +156,11 @@ impl Router {
         let over = self.clients.len() >= self.limits.max_connections;
         let id = ClientId(self.clients.insert(Client::new(cid, addr)));
         let client = &mut self.clients[id.0];
-        self.info.encode_for(&mut client.out.buf, cid, addr);
+        if self.auth.as_ref().is_some_and(auth::Auth::wants_nonce) {
+            client.nonce = Some(auth::new_nonce());
+        }
+        self.info
+            .encode_for(&mut client.out.buf, cid, addr, client.nonce.as_deref());
         if over {
             crate::protocol::encode::err(&mut client.out.buf, b"maximum connections exceeded");
             self.close(id, CloseReason::MaxConnectionsExceeded);

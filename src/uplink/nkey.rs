@@ -118,9 +118,49 @@ impl UserKey {
     }
 }
 
+/// The 32-byte ed25519 key of a user public key (`U…`), for clients that authenticate with
+/// an nkey.
+///
+/// # Errors
+/// Not base32, a bad checksum, or not a user public key.
+pub fn user_public_key(key: &str) -> Result<[u8; 32], String> {
+    let raw = base32_decode(key.trim()).ok_or("not an nkey (bad characters)")?;
+    if raw.len() != 1 + 32 + 2 {
+        return Err("not a user nkey (wrong length)".into());
+    }
+    let (body, crc) = raw.split_at(raw.len() - 2);
+    if crc16(body).to_le_bytes() != crc {
+        return Err("not an nkey (bad checksum)".into());
+    }
+    if body[0] != PREFIX_USER {
+        return Err("not a user nkey (it must start with U)".into());
+    }
+    let mut out = [0; 32];
+    out.copy_from_slice(&body[1..]);
+    Ok(out)
+}
+
+/// Whether `sig` is `public`'s ed25519 signature of `msg`.
+pub fn verify(public: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public)
+        .verify(msg, sig)
+        .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verifies_what_the_nkeys_crate_signs() {
+        let theirs = nkeys::KeyPair::new_user();
+        let public = user_public_key(&theirs.public_key()).expect("their public key");
+        let sig = theirs.sign(b"nonce-123").expect("sign");
+        assert!(verify(&public, b"nonce-123", &sig));
+        assert!(!verify(&public, b"nonce-124", &sig));
+        assert!(user_public_key(&theirs.seed().expect("seed")).is_err());
+        assert!(user_public_key("UABC").is_err());
+    }
 
     #[test]
     fn matches_the_nkeys_crate() {

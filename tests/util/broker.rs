@@ -75,6 +75,8 @@ pub enum AuthKind {
     Token(String),
     /// `(user, password)` pairs.
     Users(Vec<(String, String)>),
+    /// Public keys (`U…`) of nkey users.
+    Nkeys(Vec<String>),
 }
 
 /// The uplink part of [`Limits`].
@@ -208,6 +210,11 @@ impl Kind {
                                 );
                             }
                         }
+                        AuthKind::Nkeys(keys) => {
+                            for key in keys {
+                                let _ = writeln!(t, "[[auth.users]]\nnkey = {key:?}");
+                            }
+                        }
                     }
                 }
                 ("leafd.toml", t, "--config")
@@ -256,6 +263,11 @@ impl Kind {
                                 .iter()
                                 .map(|(u, p)| format!("{{user: {u:?}, password: {p:?}}}"))
                                 .collect();
+                            format!("users: [{}]", list.join(", "))
+                        }
+                        AuthKind::Nkeys(keys) => {
+                            let list: Vec<String> =
+                                keys.iter().map(|k| format!("{{nkey: {k:?}}}")).collect();
                             format!("users: [{}]", list.join(", "))
                         }
                     };

@@ -68,7 +68,7 @@ def _reads_info(port: int) -> bool:
 
 class Broker:
     def __init__(self, auth=None) -> None:
-        """`auth`: None, {"token": T} or {"users": [(user, password), ...]}, written as
+        """`auth`: None, {"token": T}, {"users": [(user, password), ...]} or {"nkeys": [U...]}, written as
         leafd's `[auth]` or nats-server's `authorization { }` (the template names the broker)."""
         self.dir = tempfile.mkdtemp(prefix="leafd-pytest-")
         self.log_path = os.path.join(self.dir, "broker.log")
@@ -84,6 +84,8 @@ class Broker:
         if nats_server:
             if "token" in auth:
                 body = f'token: {json.dumps(auth["token"])}'
+            elif "nkeys" in auth:
+                body = "users: [" + ", ".join(f"{{nkey: {json.dumps(k)}}}" for k in auth["nkeys"]) + "]"
             else:
                 users = ", ".join(
                     f"{{user: {json.dumps(u)}, password: {json.dumps(p)}}}" for u, p in auth["users"]
@@ -93,6 +95,8 @@ class Broker:
         else:
             if "token" in auth:
                 text = f'[auth]\ntoken = {json.dumps(auth["token"])}\n'
+            elif "nkeys" in auth:
+                text = "[auth]\n" + "".join(f"[[auth.users]]\nnkey = {json.dumps(k)}\n" for k in auth["nkeys"])
             else:
                 text = "[auth]\n" + "".join(
                     f"[[auth.users]]\nuser = {json.dumps(u)}\npassword = {json.dumps(p)}\n"

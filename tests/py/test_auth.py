@@ -4,9 +4,11 @@ passwords. Good credentials connect and work; bad ones get nats-server's
 `authorization { }` (LEAFD_TEST_VALIDATE_NATS=1)."""
 
 import asyncio
+import os
 import shutil
 
 import nats
+import nkeys
 import pytest
 
 from conftest import Broker
@@ -59,4 +61,22 @@ async def test_users_and_passwords(auth_broker):
     await round_trip(await connect(auth_broker.url, user="erin", password="er1n-pw"))
     await refused(auth_broker.url, user="dave", password="er1n-pw")
     await refused(auth_broker.url, user="frank", password="d4ve-pw")
+    await refused(auth_broker.url)
+
+
+def new_user_seed() -> str:
+    return nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER).decode()
+
+
+def public_key(seed: str) -> str:
+    return nkeys.from_seed(bytearray(seed.encode())).public_key.decode()
+
+
+SEED_A, SEED_B = new_user_seed(), new_user_seed()
+
+
+@pytest.mark.parametrize("auth_broker", [{"nkeys": [public_key(SEED_A)]}], indirect=True)
+async def test_nkey_users(auth_broker):
+    await round_trip(await connect(auth_broker.url, nkeys_seed_str=SEED_A))
+    await refused(auth_broker.url, nkeys_seed_str=SEED_B)
     await refused(auth_broker.url)

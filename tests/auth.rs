@@ -1,5 +1,5 @@
-//! Client authentication (issue 7, first part): a token, or users with plain passwords, as
-//! nats-server does it: `auth_required` in INFO, `-ERR 'Authorization Violation'` and a close
+//! Client authentication (issue 7, first part): a token, users with plain or bcrypt-hashed
+//! passwords, or nkey users who sign the INFO nonce, as nats-server does it: `auth_required` in INFO, `-ERR 'Authorization Violation'` and a close
 //! for bad credentials or any op before CONNECT, `-ERR 'Authentication Timeout'` and a close
 //! when no CONNECT arrives in time. Credentials never reach the log.
 //!
@@ -195,4 +195,52 @@ async fn nkey_users_sign_the_nonce_of_their_info() {
         .as_bytes(),
     );
     c2.expect_then_closed(b"-ERR 'Authorization Violation'\r\n");
+}
+
+/// A bcrypt hash of `password` (cost 4: the check's cost is not what this test is about).
+fn bcrypt_hash(password: &str) -> String {
+    bcrypt::hash_with_salt(password, 4, *b"leafd-test-salt!")
+        .expect("hash")
+        .format_for_version(bcrypt::Version::TwoA)
+}
+
+#[tokio::test]
+async fn bcrypt_hashed_passwords_are_checked() {
+    let broker = with_auth(
+        AuthKind::Users(vec![
+            ("hashed".into(), bcrypt_hash("h4shed-pw")),
+            ("plain".into(), "pl4in-pw".into()),
+        ]),
+        None,
+    );
+    let good = ConnectOptions::with_user_and_password("hashed".into(), "h4shed-pw".into());
+    round_trip(&client_with(&broker, good).await).await;
+    let plain = ConnectOptions::with_user_and_password("plain".into(), "pl4in-pw".into());
+    round_trip(&client_with(&broker, plain).await).await;
+    let hash_as_password =
+        ConnectOptions::with_user_and_password("hashed".into(), bcrypt_hash("h4shed-pw"));
+    refused(&broker, hash_as_password, "the hash itself as the password").await;
+    let wrong = ConnectOptions::with_user_and_password("hashed".into(), "h4shed-pX".into());
+    refused(&broker, wrong, "a wrong password").await;
+}
+
+/// The check runs off leafd's event loop; ops the client sent right behind its CONNECT wait
+/// for it, and a failed check answers nothing but the violation.
+#[test]
+fn ops_behind_a_bcrypt_connect_wait_for_the_check() {
+    let broker = with_auth(
+        AuthKind::Users(vec![("hashed".into(), bcrypt_hash("h4shed-pw"))]),
+        None,
+    );
+    let mut c = RawConn::open(&broker);
+    c.send(
+        b"CONNECT {\"verbose\":false,\"user\":\"hashed\",\"pass\":\"h4shed-pw\"}\r\n\
+          SUB after 1\r\nPUB after 2\r\nhi\r\nPING\r\n",
+    );
+    c.expect_line(b"MSG after 1 2\r\n");
+    c.expect_line(b"hi\r\n");
+    c.expect_line(b"PONG\r\n");
+    let mut bad = RawConn::open(&broker);
+    bad.send(b"CONNECT {\"verbose\":false,\"user\":\"hashed\",\"pass\":\"nope\"}\r\nPING\r\n");
+    bad.expect_then_closed(b"-ERR 'Authorization Violation'\r\n");
 }

@@ -6,8 +6,9 @@
 //! Must not: check credentials (the router's `auth.rs` does) or log them. Hands off to: the
 //! router.
 //!
-//! Not yet (issue 7): bcrypt password hashes, permissions. A config that asks for them is
-//! refused with a line saying so, rather than loading and then failing logins.
+//! A password may be a bcrypt hash (`$2a$…`, as nats-server takes it). Not yet (issue 7):
+//! permissions; a config that asks for them is refused with a line saying so, rather than
+//! loading and then failing logins.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -36,7 +37,7 @@ pub struct AuthConfig {
 pub struct AuthUser {
     /// The CONNECT `user`.
     pub user: String,
-    /// The CONNECT `pass`, in plain text.
+    /// The CONNECT `pass` in plain text, or its bcrypt hash (`$2a$…`).
     pub password: String,
 }
 
@@ -172,12 +173,13 @@ pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
                 format!("user {:?} is listed twice", u.user),
             ));
         }
-        if is_bcrypt(&u.password) {
+        if is_bcrypt(&u.password) && !bcrypt_shaped(&u.password) {
             return Err(ConfigError::invalid(
                 "auth.users.password",
                 format!(
-                    "user {:?}: bcrypt hashes ($2a$...) are not supported yet (issue 7); \
-                     use the plain password for now",
+                    "user {:?}: starts like a bcrypt hash but is not one ($2a$NN$ and 53 \
+                     characters, as `htpasswd -bnBC 11 \"\" PASSWORD` or `nats server passwd` \
+                     make)",
                     u.user
                 ),
             ));
@@ -207,7 +209,16 @@ pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// nats-server treats a password starting with `$2` as a bcrypt hash.
-fn is_bcrypt(password: &str) -> bool {
-    password.starts_with("$2a$") || password.starts_with("$2b$") || password.starts_with("$2y$")
+/// Whether a configured password is a bcrypt hash, as nats-server decides it (`$2a$`,
+/// `$2b$`, `$2x$`, `$2y$`); clients then send the plain password and leafd checks it.
+pub fn is_bcrypt(password: &str) -> bool {
+    ["$2a$", "$2b$", "$2x$", "$2y$"]
+        .iter()
+        .any(|p| password.starts_with(p))
+}
+
+/// `$2?$NN$` and 53 characters of salt and hash: 60 in all.
+fn bcrypt_shaped(hash: &str) -> bool {
+    let b = hash.as_bytes();
+    b.len() == 60 && b[6] == b'$' && b[4..6].iter().all(u8::is_ascii_digit)
 }

@@ -29,7 +29,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use auth::{AuthConfig, AuthUser};
+pub use auth::{is_bcrypt, AuthConfig, AuthUser};
 pub use boards::{board_names, boards, boards_table, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;

@@ -406,7 +406,7 @@ fn auth_is_checked_and_never_printed() {
         ),
         (
             "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"$2a$11$abc\"\n",
-            "bcrypt hashes",
+            "starts like a bcrypt hash but is not one",
         ),
         (
             "[auth]\n[[auth.users]]\nnkey = \"UABC\"\n",

@@ -26,6 +26,16 @@ const STALL_POLL: Duration = Duration::from_micros(200);
 
 /// Reads ops with `parser` and hands each to `dispatch` until the connection closes.
 /// `dispatch` may adjust the parser (a client's CONNECT decides whether HPUB is allowed).
+/// bcrypt checks running at once: each takes 0.1-1 s of a core, so a burst of logins (or
+/// of guesses) queues here instead of taking every core and a thread each.
+static BCRYPT_SLOTS: smol::lock::Semaphore = smol::lock::Semaphore::new(2);
+
+/// Runs a bcrypt check on a blocking thread, at most [`BCRYPT_SLOTS`] at once.
+async fn bcrypt_off_loop(check: crate::router::BcryptCheck) -> bool {
+    let _slot = BCRYPT_SLOTS.acquire().await;
+    smol::unblock(move || check.run()).await
+}
+
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     mut reader: R,
     id: ClientId,
@@ -36,28 +46,33 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     let base = router.borrow().limits().read_buffer.max(512);
     let mut buf = vec![0u8; base];
     let (mut start, mut end) = (0usize, 0usize);
+    // Ops already buffered wait for a bcrypt check; parse them before reading more.
+    let mut parse_buffered = false;
     loop {
         if end == buf.len() {
             grow(&mut buf, parser.needed());
         }
-        let read = future::or(async { Some(reader.read(&mut buf[end..]).await) }, async {
-            poll_fn(|cx| router.borrow_mut().poll_closing(id, cx)).await;
-            None
-        })
-        .await;
-        let n = match read {
-            None => return,
-            Some(Ok(0)) => return close(router, id, CloseReason::ClientClosed),
-            Some(Ok(n)) => n,
-            Some(Err(e)) => {
-                let mut r = router.borrow_mut();
-                log::debug!("{}: read: {e}", r.label(id));
-                r.note_read_error(id, e.to_string());
-                r.close(id, CloseReason::ReadError);
-                return;
-            }
-        };
-        end += n;
+        if !std::mem::take(&mut parse_buffered) {
+            let read = future::or(async { Some(reader.read(&mut buf[end..]).await) }, async {
+                poll_fn(|cx| router.borrow_mut().poll_closing(id, cx)).await;
+                None
+            })
+            .await;
+            let n = match read {
+                None => return,
+                Some(Ok(0)) => return close(router, id, CloseReason::ClientClosed),
+                Some(Ok(n)) => n,
+                Some(Err(e)) => {
+                    let mut r = router.borrow_mut();
+                    log::debug!("{}: read: {e}", r.label(id));
+                    r.note_read_error(id, e.to_string());
+                    r.close(id, CloseReason::ReadError);
+                    return;
+                }
+            };
+            end += n;
+        }
+        let mut check = None;
         let stall = {
             let mut r = router.borrow_mut();
             loop {
@@ -66,6 +81,12 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                         start += used;
                         if let Flow::Close(_) = dispatch(&mut r, id, op, &mut parser) {
                             return;
+                        }
+                        // A CONNECT whose password is a bcrypt hash: nothing after it may
+                        // run before the check passes.
+                        check = r.take_bcrypt_check(id);
+                        if check.is_some() {
+                            break;
                         }
                     }
                     Ok(None) => break,
@@ -94,6 +115,13 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
             end -= start;
         }
         start = 0;
+        if let Some(check) = check {
+            let ok = bcrypt_off_loop(check).await;
+            if let Flow::Close(_) = router.borrow_mut().bcrypt_checked(id, ok) {
+                return;
+            }
+            parse_buffered = end > 0;
+        }
         if let Some(target) = stall {
             stall_on(router, target).await;
         }

@@ -23,11 +23,52 @@ pub(crate) const AUTH_VIOLATION: &str = "Authorization Violation";
 /// The text nats-server sends when no CONNECT arrived within the auth timeout.
 pub(crate) const AUTH_TIMEOUT: &str = "Authentication Timeout";
 
+/// A user's password as configured.
+#[derive(Clone)]
+enum Secret {
+    Plain(Box<[u8]>),
+    /// A bcrypt hash (`$2a$…`): checking it costs 0.1-1 s of CPU, so the link runs it on a
+    /// blocking thread ([`BcryptCheck`]).
+    Bcrypt(String),
+}
+
+/// A bcrypt check the link must run off the event loop before the connection goes on.
+#[derive(Debug)]
+pub struct BcryptCheck {
+    /// The password the client sent.
+    pub password: String,
+    /// The configured hash.
+    pub hash: String,
+}
+
+impl BcryptCheck {
+    /// Runs the check (blocking: call it on a blocking thread).
+    pub fn run(&self) -> bool {
+        bcrypt::verify(&self.password, &self.hash).unwrap_or(false)
+    }
+}
+
+/// A CONNECT waiting for its bcrypt check: what to apply once it passes.
+#[derive(Debug)]
+pub(crate) struct PendingConnect {
+    pub(crate) user: String,
+    pub(crate) opts: super::client::ConnectOpts,
+    /// Taken by the link.
+    pub(crate) check: Option<BcryptCheck>,
+}
+
+/// What [`Auth::check`] decided.
+enum Verdict {
+    Allowed(Option<String>),
+    Denied(String),
+    Bcrypt { user: String, check: BcryptCheck },
+}
+
 /// `[auth]` as the router checks it.
 #[derive(Clone)]
 pub(crate) struct Auth {
     token: Option<Box<[u8]>>,
-    users: HashMap<String, Box<[u8]>>,
+    users: HashMap<String, Secret>,
     /// nkey users: public key text → ed25519 key.
     nkeys: HashMap<String, [u8; 32]>,
     timeout: Duration,
@@ -92,7 +133,14 @@ impl Auth {
             users: c
                 .users
                 .iter()
-                .map(|u| (u.user.clone(), u.password.as_bytes().into()))
+                .map(|u| {
+                    let secret = if crate::config::is_bcrypt(&u.password) {
+                        Secret::Bcrypt(u.password.clone())
+                    } else {
+                        Secret::Plain(u.password.as_bytes().into())
+                    };
+                    (u.user.clone(), secret)
+                })
                 .collect(),
             nkeys: c
                 .nkeys
@@ -110,11 +158,27 @@ impl Auth {
 
     /// The user a CONNECT authenticates as (`None` for the token), or why it does not, for
     /// the log (never a secret). `nonce` is what this connection's INFO carried.
+    #[cfg(test)]
     fn check(&self, json: &[u8], nonce: Option<&str>) -> Result<Option<String>, String> {
+        match self.verdict(json, nonce) {
+            Verdict::Allowed(user) => Ok(user),
+            Verdict::Denied(why) => Err(why),
+            Verdict::Bcrypt { user, check } => {
+                if check.run() {
+                    Ok(Some(user))
+                } else {
+                    Err(format!("wrong password for user {user:?}"))
+                }
+            }
+        }
+    }
+
+    fn verdict(&self, json: &[u8], nonce: Option<&str>) -> Verdict {
+        use Verdict::{Allowed, Denied};
         let c: Credentials = serde_json::from_slice(json).unwrap_or_default();
         if let Some(nkey) = c.nkey {
             let Some(public) = self.nkeys.get(&nkey) else {
-                return Err(format!("unknown nkey {nkey}"));
+                return Denied(format!("unknown nkey {nkey}"));
             };
             let signed = match (nonce, c.sig.as_deref().and_then(decode_sig)) {
                 (Some(nonce), Some(sig)) if !nonce.is_empty() => {
@@ -123,9 +187,9 @@ impl Auth {
                 _ => false,
             };
             return if signed {
-                Ok(Some(nkey))
+                Allowed(Some(nkey))
             } else {
-                Err(format!("bad nonce signature for nkey {nkey}"))
+                Denied(format!("bad nonce signature for nkey {nkey}"))
             };
         }
         if let Some(token) = &self.token {
@@ -135,18 +199,27 @@ impl Auth {
                 .as_deref()
                 .or(c.user.as_deref().filter(|_| c.pass.is_none()));
             return match sent {
-                Some(t) if same(t.as_bytes(), token) => Ok(None),
-                Some(_) => Err("wrong token".to_owned()),
-                None => Err("no token".to_owned()),
+                Some(t) if same(t.as_bytes(), token) => Allowed(None),
+                Some(_) => Denied("wrong token".to_owned()),
+                None => Denied("no token".to_owned()),
             };
         }
         let Some(user) = c.user else {
-            return Err("no user".to_owned());
+            return Denied("no user".to_owned());
         };
         match (self.users.get(&user), c.pass) {
-            (Some(want), Some(pass)) if same(pass.as_bytes(), want) => Ok(Some(user)),
-            (Some(_), _) => Err(format!("wrong password for user {user:?}")),
-            (None, _) => Err(format!("unknown user {user:?}")),
+            (Some(Secret::Plain(want)), Some(pass)) if same(pass.as_bytes(), want) => {
+                Allowed(Some(user))
+            }
+            (Some(Secret::Bcrypt(hash)), Some(pass)) => Verdict::Bcrypt {
+                user,
+                check: BcryptCheck {
+                    password: pass,
+                    hash: hash.clone(),
+                },
+            },
+            (Some(_), _) => Denied(format!("wrong password for user {user:?}")),
+            (None, _) => Denied(format!("unknown user {user:?}")),
         }
     }
 }
@@ -169,7 +242,7 @@ impl Router {
         let Some(client) = self.clients.get_mut(id.0) else {
             return false;
         };
-        if client.connected || client.closing.is_some() {
+        if client.connected || client.closing.is_some() || client.pending_connect.is_some() {
             return false;
         }
         log::warn!("{}: no CONNECT within the auth timeout", client.label());
@@ -188,24 +261,77 @@ impl Router {
                 .is_some_and(|c| !c.connected && !c.hub)
     }
 
-    /// Checks CONNECT's credentials; `Err` is the closing flow after the `-ERR`.
-    pub(crate) fn authenticate(&mut self, id: ClientId, json: &[u8]) -> Result<(), Flow> {
+    /// Checks CONNECT's credentials: `Ok(true)` to go on, `Ok(false)` when a bcrypt check
+    /// must run first (the CONNECT then waits in the client with `opts`), `Err` the closing
+    /// flow after the `-ERR`.
+    pub(crate) fn authenticate(
+        &mut self,
+        id: ClientId,
+        json: &[u8],
+        opts: &super::client::ConnectOpts,
+    ) -> Result<bool, Flow> {
         let Some(auth) = &self.auth else {
-            return Ok(());
+            return Ok(true);
         };
         let nonce = self.clients.get(id.0).and_then(|c| c.nonce.as_deref());
-        match auth.check(json, nonce) {
-            Ok(user) => {
+        match auth.verdict(json, nonce) {
+            Verdict::Allowed(user) => {
                 if let Some(client) = self.clients.get_mut(id.0) {
                     client.user = user;
                 }
-                Ok(())
+                Ok(true)
             }
-            Err(why) => {
+            Verdict::Bcrypt { user, check } => {
+                if let Some(client) = self.clients.get_mut(id.0) {
+                    client.pending_connect = Some(PendingConnect {
+                        user,
+                        opts: opts.clone(),
+                        check: Some(check),
+                    });
+                }
+                Ok(false)
+            }
+            Verdict::Denied(why) => {
                 log::warn!("{}: authorization violation: {why}", self.label(id));
                 Err(self.auth_violation(id))
             }
         }
+    }
+
+    /// The bcrypt check a CONNECT from `id` waits for, if any: the link runs it off the event
+    /// loop, reads nothing more from the client meanwhile, then calls
+    /// [`Router::bcrypt_checked`].
+    pub fn take_bcrypt_check(&mut self, id: ClientId) -> Option<BcryptCheck> {
+        self.clients
+            .get_mut(id.0)?
+            .pending_connect
+            .as_mut()?
+            .check
+            .take()
+    }
+
+    /// The result of `id`'s bcrypt check: the CONNECT completes, or the connection closes
+    /// with `-ERR 'Authorization Violation'`.
+    pub fn bcrypt_checked(&mut self, id: ClientId, ok: bool) -> Flow {
+        let Some(pending) = self
+            .clients
+            .get_mut(id.0)
+            .and_then(|c| c.pending_connect.take())
+        else {
+            return Flow::Close(CloseReason::ClientClosed);
+        };
+        if !ok {
+            log::warn!(
+                "{}: authorization violation: wrong password for user {:?}",
+                self.label(id),
+                pending.user
+            );
+            return self.auth_violation(id);
+        }
+        if let Some(client) = self.clients.get_mut(id.0) {
+            client.user = Some(pending.user);
+        }
+        self.finish_connect(id, pending.opts)
     }
 
     /// Queues `-ERR 'Authorization Violation'` and closes.

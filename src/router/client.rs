@@ -188,6 +188,8 @@ pub(crate) struct Client {
     pub(crate) user: Option<String>,
     /// The nonce its INFO carried, for an nkey user to sign.
     pub(crate) nonce: Option<String>,
+    /// A CONNECT waiting for its bcrypt check.
+    pub(crate) pending_connect: Option<super::auth::PendingConnect>,
     /// Subscriptions by the client's sid token.
     pub(crate) subs: HashMap<Box<[u8]>, SubKey>,
     /// Frames to write.
@@ -220,6 +222,7 @@ impl Client {
             opts: ConnectOpts::default(),
             user: None,
             nonce: None,
+            pending_connect: None,
             subs: HashMap::new(),
             out: Outbox::default(),
             closing: None,

@@ -27,6 +27,7 @@ use slab::Slab;
 use crate::config::Limits;
 use crate::sublist::Sublist;
 
+pub use auth::BcryptCheck;
 pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
 pub use forward::{UplinkStatus, STATUS_SUBJECT};
 pub use info::{ServerInfo, NATS_COMPAT_VERSION};

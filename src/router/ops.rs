@@ -7,7 +7,7 @@
 use crate::protocol::{encode, Message, Op, ProtocolError};
 use crate::subject;
 
-use super::client::connect_opts;
+use super::client::{connect_opts, ConnectOpts};
 use super::{ClientId, CloseReason, Flow, Router, SubKey, Subscription};
 
 impl Router {
@@ -95,25 +95,11 @@ impl Router {
 
     fn connect(&mut self, id: ClientId, json: &[u8]) -> Flow {
         match connect_opts(json) {
-            Ok(opts) => {
-                if let Err(flow) = self.authenticate(id, json) {
-                    return flow;
-                }
-                let client = &mut self.clients[id.0];
-                log::debug!(
-                    "{}: CONNECT lang={} version={} verbose={} echo={} headers={}",
-                    client.label(),
-                    opts.lang.as_deref().unwrap_or("-"),
-                    opts.version.as_deref().unwrap_or("-"),
-                    opts.verbose,
-                    opts.echo,
-                    opts.headers
-                );
-                client.opts = opts;
-                client.connected = true;
-                self.ok_if_verbose(id);
-                Flow::Continue
-            }
+            Ok(opts) => match self.authenticate(id, json, &opts) {
+                Err(flow) => flow,
+                Ok(false) => Flow::Continue, // the link runs the bcrypt check
+                Ok(true) => self.finish_connect(id, opts),
+            },
             Err(text) => {
                 if let (Some(text), Some(client)) = (text, self.clients.get_mut(id.0)) {
                     encode::err(&mut client.out.buf, text.as_bytes());
@@ -121,6 +107,26 @@ impl Router {
                 self.close_with(id, CloseReason::BadConnect)
             }
         }
+    }
+
+    /// Applies an accepted (and authenticated) CONNECT.
+    pub(crate) fn finish_connect(&mut self, id: ClientId, opts: ConnectOpts) -> Flow {
+        let Some(client) = self.clients.get_mut(id.0) else {
+            return Flow::Close(CloseReason::ClientClosed);
+        };
+        log::debug!(
+            "{}: CONNECT lang={} version={} verbose={} echo={} headers={}",
+            client.label(),
+            opts.lang.as_deref().unwrap_or("-"),
+            opts.version.as_deref().unwrap_or("-"),
+            opts.verbose,
+            opts.echo,
+            opts.headers
+        );
+        client.opts = opts;
+        client.connected = true;
+        self.ok_if_verbose(id);
+        Flow::Continue
     }
 
     fn client_publish(&mut self, id: ClientId, msg: Message<'_>) -> Flow {

@@ -71,6 +71,21 @@ fn base32_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Decodes `text`: `prefix` bytes and a 32-byte key behind a valid CRC; returns prefix and
+/// key. `what` names the expected kind in errors (which never hold the text).
+fn decode(text: &str, prefix: usize, what: &str) -> Result<Vec<u8>, String> {
+    let mut raw =
+        base32_decode(text.trim()).ok_or_else(|| format!("not {what} (bad characters)"))?;
+    if raw.len() != prefix + 32 + 2 {
+        return Err(format!("not {what} (wrong length)"));
+    }
+    let crc = raw.split_off(raw.len() - 2);
+    if crc16(&raw).to_le_bytes()[..] != crc[..] {
+        return Err(format!("not {what} (bad checksum)"));
+    }
+    Ok(raw)
+}
+
 /// Appends the CRC and encodes.
 fn encode(mut raw: Vec<u8>) -> String {
     let crc = crc16(&raw);
@@ -85,14 +100,7 @@ impl UserKey {
     /// Not base32, a bad checksum, not a seed, or not a user's seed (the text never holds
     /// the seed).
     pub fn from_seed(seed: &str) -> Result<UserKey, String> {
-        let raw = base32_decode(seed.trim()).ok_or("not an nkey seed (bad characters)")?;
-        if raw.len() != 2 + 32 + 2 {
-            return Err("not an nkey seed (wrong length)".into());
-        }
-        let (body, crc) = raw.split_at(raw.len() - 2);
-        if crc16(body).to_le_bytes() != crc {
-            return Err("not an nkey seed (bad checksum)".into());
-        }
+        let body = decode(seed, 2, "an nkey seed")?;
         if body[0] & 0b1111_1000 != PREFIX_SEED {
             return Err("not an nkey seed".into());
         }
@@ -124,14 +132,7 @@ impl UserKey {
 /// # Errors
 /// Not base32, a bad checksum, or not a user public key.
 pub fn user_public_key(key: &str) -> Result<[u8; 32], String> {
-    let raw = base32_decode(key.trim()).ok_or("not an nkey (bad characters)")?;
-    if raw.len() != 1 + 32 + 2 {
-        return Err("not a user nkey (wrong length)".into());
-    }
-    let (body, crc) = raw.split_at(raw.len() - 2);
-    if crc16(body).to_le_bytes() != crc {
-        return Err("not an nkey (bad checksum)".into());
-    }
+    let body = decode(key, 1, "a user nkey")?;
     if body[0] != PREFIX_USER {
         return Err("not a user nkey (it must start with U)".into());
     }

@@ -56,12 +56,15 @@ pub(crate) async fn serve(stream: Async<TcpStream>, addr: SocketAddr, router: Rc
             stats.in_msgs, stats.in_bytes, stats.out_msgs, stats.out_bytes
         );
         // A peer that vanishes (reset, broken pipe) is routine at the edge; warn only when
-        // leafd itself closed the connection for cause.
+        // leafd itself closed the connection for cause. A refused login has had its WARN
+        // already (with the user and what was wrong): one line per guess is enough.
         match reason {
             CloseReason::ClientClosed
             | CloseReason::ServerShutdown
             | CloseReason::ReadError
-            | CloseReason::WriteError => log::info!("{msg}"),
+            | CloseReason::WriteError
+            | CloseReason::AuthViolation
+            | CloseReason::AuthTimeout => log::info!("{msg}"),
             _ => log::warn!("{msg}"),
         }
     }

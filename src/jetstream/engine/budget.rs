@@ -20,6 +20,7 @@ use crate::store::{Evicted, StoreError};
 
 use super::super::error::ApiError;
 use super::super::policy::{Discard, Storage};
+use super::super::stream::Stream;
 use super::JetStream;
 
 /// Most eviction steps per check (each removes an eighth of a stream).
@@ -86,15 +87,9 @@ impl JetStream {
         let mut steps = 0;
         while held > target && steps < MAX_STEPS {
             steps += 1;
-            let victim = self
-                .slots
-                .iter()
-                .filter(|(_, s)| {
-                    s.stream.config().discard == Discard::Old && s.stream.msg_count() > 0
-                })
-                .max_by_key(|(_, s)| s.stream.msg_count())
-                .map(|(i, _)| i);
-            let Some(id) = victim else { break };
+            let Some(id) = self.victim(|_| true, Stream::msg_count) else {
+                break;
+            };
             if !self.msgs_cap_hit {
                 self.msgs_cap_hit = true;
                 log::warn!(
@@ -146,17 +141,10 @@ impl JetStream {
         let mut steps = 0;
         while used > target && steps < MAX_STEPS {
             steps += 1;
-            let victim = self
-                .slots
-                .iter()
-                .filter(|(_, s)| {
-                    s.stream.config().storage == Storage::File
-                        && s.stream.config().discard == Discard::Old
-                        && s.stream.state().messages > 0
-                })
-                .max_by_key(|(_, s)| s.stream.disk_bytes())
-                .map(|(i, _)| i);
-            let Some(id) = victim else { break };
+            let is_file = |s: &Stream| s.config().storage == Storage::File;
+            let Some(id) = self.victim(is_file, Stream::disk_bytes) else {
+                break;
+            };
             if !self.disk_cap_hit {
                 self.disk_cap_hit = true;
                 log::warn!(
@@ -183,6 +171,24 @@ impl JetStream {
             }
         }
         self.store_full = full;
+    }
+
+    /// The `discard: old` stream with messages that `eligible` accepts and the most `size`:
+    /// the one a budget evicts from.
+    fn victim(
+        &self,
+        eligible: impl Fn(&Stream) -> bool,
+        size: fn(&Stream) -> u64,
+    ) -> Option<usize> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| {
+                s.stream.config().discard == Discard::Old
+                    && s.stream.msg_count() > 0
+                    && eligible(&s.stream)
+            })
+            .max_by_key(|(_, s)| size(&s.stream))
+            .map(|(i, _)| i)
     }
 
     /// Removes the oldest `n` seqs of stream `id` (fewer messages where some are already

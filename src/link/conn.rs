@@ -79,14 +79,17 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                 match parser.parse(&buf[start..end]) {
                     Ok(Some((op, used))) => {
                         start += used;
+                        let connect = matches!(op, Op::Connect(_));
                         if let Flow::Close(_) = dispatch(&mut r, id, op, &mut parser) {
                             return;
                         }
                         // A CONNECT whose password is a bcrypt hash: nothing after it may
                         // run before the check passes.
-                        check = r.take_bcrypt_check(id);
-                        if check.is_some() {
-                            break;
+                        if connect {
+                            check = r.take_bcrypt_check(id);
+                            if check.is_some() {
+                                break;
+                            }
                         }
                     }
                     Ok(None) => break,

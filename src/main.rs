@@ -45,7 +45,8 @@ Config file keys (TOML; an unknown key is an error):
   [store]   dir, max_bytes, max_msgs, sync (always | batch | interval), sync_interval,
             meta_cache, segment_bytes
   [jetstream] enabled, max_streams, max_consumers
-  [auth]    token, timeout; [[auth.users]] user, password | nkey
+  [auth]    token, timeout; [[auth.users]] user, password | nkey, [auth.users.permissions]
+            publish, subscribe, allow_responses; [auth.default_permissions]
   [uplink]  urls, name, user, password, token, nkey_seed_file, creds_file, reconnect_min,
             reconnect_max, ping_interval; [uplink.tls] ca_file, cert_file, key_file,
             server_name; [[uplink.forward]] stream, subject_prefix

@@ -43,6 +43,8 @@ mod kv_churn;
 mod lifecycle;
 /// max_payload (client and wire), 1 MiB messages, slow consumers.
 mod limits;
+/// Per-user publish/subscribe permissions, queue-group rules, allow_responses, the JS API.
+mod permissions;
 /// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.
 mod pubsub;
 /// async-nats reconnecting after a broker restart.

@@ -15,7 +15,7 @@ mod raw;
 
 use std::time::Duration;
 
-pub use broker::{AuthKind, Broker, ClientAuth, Limits, Uplink};
+pub use broker::{AuthKind, Broker, ClientAuth, Limits, Perms, Uplink};
 pub use client::{client, client_with, next_msg, ready_msgs, sync, text, unique, within};
 pub use raw::{assert_bytes_eq, show, RawConn};
 

@@ -6,9 +6,8 @@
 //! Must not: check credentials (the router's `auth.rs` does) or log them. Hands off to: the
 //! router.
 //!
-//! A password may be a bcrypt hash (`$2a$…`, as nats-server takes it). Not yet (issue 7):
-//! permissions; a config that asks for them is refused with a line saying so, rather than
-//! loading and then failing logins.
+//! A password may be a bcrypt hash (`$2a$…`, as nats-server takes it). Each user may have
+//! `permissions` (`perms.rs`); `[auth.default_permissions]` applies to users without.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -16,6 +15,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::perms::{self, Permissions};
 use super::units::Dur;
 use super::ConfigError;
 
@@ -26,8 +26,11 @@ pub struct AuthConfig {
     pub token: Option<String>,
     /// Users and their passwords (never logged).
     pub users: Vec<AuthUser>,
-    /// Public keys (`U…`) of nkey users, who sign the INFO nonce.
-    pub nkeys: Vec<String>,
+    /// nkey users, who sign the INFO nonce.
+    pub nkeys: Vec<NkeyUser>,
+    /// What users without `permissions` of their own may do (nats-server's
+    /// `default_permissions`). Empty: everything.
+    pub default_permissions: Permissions,
     /// How long a client may take to send a valid CONNECT (nats-server: 2 s).
     pub timeout: Duration,
 }
@@ -39,6 +42,17 @@ pub struct AuthUser {
     pub user: String,
     /// The CONNECT `pass` in plain text, or its bcrypt hash (`$2a$…`).
     pub password: String,
+    /// What the user may do; `None`: `default_permissions`.
+    pub permissions: Option<Permissions>,
+}
+
+/// One `[[auth.users]]` entry with an `nkey`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NkeyUser {
+    /// The public key (`U…`): the user's identity.
+    pub nkey: String,
+    /// What the user may do; `None`: `default_permissions`.
+    pub permissions: Option<Permissions>,
 }
 
 impl Default for AuthConfig {
@@ -47,6 +61,7 @@ impl Default for AuthConfig {
             token: None,
             users: Vec::new(),
             nkeys: Vec::new(),
+            default_permissions: Permissions::default(),
             timeout: Duration::from_secs(2),
         }
     }
@@ -66,6 +81,7 @@ impl fmt::Debug for AuthConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("users", &self.users)
             .field("nkeys", &self.nkeys)
+            .field("default_permissions", &self.default_permissions)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -76,6 +92,7 @@ impl fmt::Debug for AuthUser {
         f.debug_struct("AuthUser")
             .field("user", &self.user)
             .field("password", &"<redacted>")
+            .field("permissions", &self.permissions)
             .finish()
     }
 }
@@ -88,10 +105,10 @@ pub(crate) struct AuthLayer {
     timeout: Option<Dur>,
     #[serde(default)]
     users: Vec<UserLayer>,
+    default_permissions: Option<toml::Value>,
 }
 
-/// `[[auth.users]]`: `user` and `password`, or `nkey`. `permissions` is parsed only to
-/// refuse it clearly.
+/// `[[auth.users]]`: `user` and `password`, or `nkey`; optional `permissions`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserLayer {
@@ -107,6 +124,11 @@ impl AuthLayer {
         let mut users = Vec::with_capacity(self.users.len());
         let mut nkeys = Vec::new();
         for u in self.users {
+            let permissions = u
+                .permissions
+                .as_ref()
+                .map(|v| perms::parse("auth.users.permissions", v))
+                .transpose()?;
             if let Some(nkey) = u.nkey {
                 if u.user.is_some() || u.password.is_some() {
                     return Err(ConfigError::invalid(
@@ -114,14 +136,8 @@ impl AuthLayer {
                         "an nkey user has no `user` or `password`: the key is its identity",
                     ));
                 }
-                if u.permissions.is_some() {
-                    return Err(permissions_not_yet());
-                }
-                nkeys.push(nkey);
+                nkeys.push(NkeyUser { nkey, permissions });
                 continue;
-            }
-            if u.permissions.is_some() {
-                return Err(permissions_not_yet());
             }
             let (Some(user), Some(password)) = (u.user, u.password) else {
                 return Err(ConfigError::invalid(
@@ -129,23 +145,26 @@ impl AuthLayer {
                     "each user needs both `user` and `password`, or an `nkey`",
                 ));
             };
-            users.push(AuthUser { user, password });
+            users.push(AuthUser {
+                user,
+                password,
+                permissions,
+            });
         }
+        let default_permissions = self
+            .default_permissions
+            .as_ref()
+            .map(|v| perms::parse("auth.default_permissions", v))
+            .transpose()?
+            .unwrap_or_default();
         Ok(AuthConfig {
             token: self.token,
             users,
             nkeys,
+            default_permissions,
             timeout: self.timeout.map_or(AuthConfig::default().timeout, |d| d.0),
         })
     }
-}
-
-fn permissions_not_yet() -> ConfigError {
-    ConfigError::invalid(
-        "auth.users.permissions",
-        "permissions are not supported yet (issue 7): every user may publish and subscribe \
-         to everything",
-    )
 }
 
 /// Ranges and combinations, as nats-server refuses them.
@@ -186,7 +205,14 @@ pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
         }
     }
     let mut keys = BTreeSet::new();
-    for key in &a.nkeys {
+    if a.users.is_empty() && a.nkeys.is_empty() && !a.default_permissions.is_empty() {
+        return Err(ConfigError::invalid(
+            "auth.default_permissions",
+            "permissions apply to [[auth.users]], and there are none (a token has no user \
+             to hold them)",
+        ));
+    }
+    for key in a.nkeys.iter().map(|n| &n.nkey) {
         if let Err(e) = crate::uplink::nkey::user_public_key(key) {
             return Err(ConfigError::invalid(
                 "auth.users.nkey",

@@ -18,6 +18,7 @@ mod boards;
 mod budget;
 mod error;
 mod file;
+mod perms;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -29,10 +30,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use auth::{is_bcrypt, AuthConfig, AuthUser};
+pub use auth::{is_bcrypt, AuthConfig, AuthUser, NkeyUser};
 pub use boards::{board_names, boards, boards_table, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;
+pub use perms::{Permissions, Responses, Rules};
 pub use store::{JetStreamConfig, StoreConfig, SyncMode};
 pub use units::{fmt_size, parse_level};
 pub use uplink::{parse_hub_url, Forward, UplinkAuth, UplinkConfig, UplinkTls, DEFAULT_LEAF_PORT};
@@ -287,15 +289,23 @@ impl Config {
             let _ = writeln!(out, "token = \"<redacted>\"");
         }
         let _ = writeln!(out, "timeout = {}", toml_duration(a.timeout));
+        a.default_permissions
+            .to_toml("auth.default_permissions", out);
         for u in &a.users {
             let _ = writeln!(
                 out,
                 "\n[[auth.users]]\nuser = {}\npassword = \"<redacted>\"",
                 toml_str(&u.user)
             );
+            if let Some(p) = &u.permissions {
+                p.to_toml("auth.users.permissions", out);
+            }
         }
-        for key in &a.nkeys {
-            let _ = writeln!(out, "\n[[auth.users]]\nnkey = {}", toml_str(key));
+        for n in &a.nkeys {
+            let _ = writeln!(out, "\n[[auth.users]]\nnkey = {}", toml_str(&n.nkey));
+            if let Some(p) = &n.permissions {
+                p.to_toml("auth.users.permissions", out);
+            }
         }
     }
 

@@ -413,8 +413,12 @@ fn auth_is_checked_and_never_printed() {
             "auth.users.nkey: \"UABC\": not a user nkey",
         ),
         (
-            "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n[auth.users.permissions]\npublish = [\"x\"]\n",
-            "auth.users.permissions: permissions are not supported yet",
+            "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n[auth.users.permissions]\npublish = [\"x y\"]\n",
+            "auth.users.permissions: \"x y\": a queue group has no meaning for publish",
+        ),
+        (
+            "[auth]\ntoken = \"t\"\n[auth.default_permissions]\npublish = [\"x\"]\n",
+            "auth.default_permissions: permissions apply to [[auth.users]]",
         ),
         (
             "[auth]\n[[auth.users]]\nuser = \"a\"\npassword = \"p\"\n[[auth.users]]\nuser = \"a\"\npassword = \"q\"\n",
@@ -425,4 +429,33 @@ fn auth_is_checked_and_never_printed() {
         let got = err(text);
         assert!(got.contains(want), "{text}: {got}");
     }
+}
+
+#[test]
+fn permissions_load_and_print_back() {
+    let text = "[auth]\n[auth.default_permissions]\nsubscribe = { deny = [\"secret.>\"] }\n\
+                [[auth.users]]\nuser = \"svc\"\npassword = \"p\"\n\
+                [auth.users.permissions]\npublish = { allow = [\"svc.>\"] }\n\
+                subscribe = [\"req.* workers\"]\nallow_responses = true\n\
+                [[auth.users]]\nuser = \"dev\"\npassword = \"q\"\n";
+    let c = from_file(text).expect("loads");
+    let svc = c.auth.users[0]
+        .permissions
+        .as_ref()
+        .expect("svc has its own");
+    assert_eq!(
+        svc.subscribe.allow.as_deref(),
+        Some(&["req.* workers".to_owned()][..])
+    );
+    assert_eq!(svc.responses, Some(crate::config::Responses::default()));
+    assert!(
+        c.auth.users[1].permissions.is_none(),
+        "dev takes the defaults"
+    );
+    assert_eq!(c.auth.default_permissions.subscribe.deny, vec!["secret.>"]);
+    // --print-config's output loads to the same permissions (passwords are redacted).
+    let printed = c.to_toml();
+    let back = from_file(&printed).expect("printed config loads");
+    assert_eq!(back.auth.users[0].permissions, c.auth.users[0].permissions);
+    assert_eq!(back.auth.default_permissions, c.auth.default_permissions);
 }

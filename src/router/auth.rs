@@ -9,6 +9,7 @@
 //! [`Router::auth_timed_out`]. Hands off to: the connection's outbox.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use crate::config::AuthConfig;
 use crate::protocol::encode;
 
+use super::perms::{ClientPerms, Perms};
 use super::{ClientId, CloseReason, Flow, Router};
 
 /// The text nats-server sends for a failed or missing authentication.
@@ -71,6 +73,8 @@ pub(crate) struct Auth {
     users: HashMap<String, Secret>,
     /// nkey users: public key text → ed25519 key.
     nkeys: HashMap<String, [u8; 32]>,
+    /// Each user's (or nkey's) permissions; users without an entry may do everything.
+    perms: HashMap<String, Rc<Perms>>,
     timeout: Duration,
 }
 
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Auth {
             .field("token", &self.token.is_some())
             .field("users", &self.users.keys().collect::<Vec<_>>())
             .field("nkeys", &self.nkeys.keys().collect::<Vec<_>>())
+            .field("perms", &self.perms)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -128,6 +133,19 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 impl Auth {
     /// `None` when `[auth]` asks for nothing.
     pub(crate) fn from_config(c: &AuthConfig) -> Option<Auth> {
+        let default = Perms::new(&c.default_permissions);
+        let own = |p: &Option<_>| p.as_ref().map_or(default.clone(), Perms::new);
+        let perms = c
+            .users
+            .iter()
+            .map(|u| (u.user.clone(), own(&u.permissions)))
+            .chain(
+                c.nkeys
+                    .iter()
+                    .map(|n| (n.nkey.clone(), own(&n.permissions))),
+            )
+            .filter_map(|(who, p)| Some((who, p?)))
+            .collect();
         c.enabled().then(|| Auth {
             token: c.token.as_deref().map(|t| t.as_bytes().into()),
             users: c
@@ -145,10 +163,19 @@ impl Auth {
             nkeys: c
                 .nkeys
                 .iter()
-                .filter_map(|k| Some((k.clone(), crate::uplink::nkey::user_public_key(k).ok()?)))
+                .filter_map(|n| {
+                    let key = crate::uplink::nkey::user_public_key(&n.nkey).ok()?;
+                    Some((n.nkey.clone(), key))
+                })
                 .collect(),
+            perms,
             timeout: c.timeout,
         })
+    }
+
+    /// What `user` (a user name or nkey) may do; `None`: everything.
+    pub(crate) fn perms_for(&self, user: &str) -> Option<Rc<Perms>> {
+        self.perms.get(user).cloned()
     }
 
     /// Whether INFO must carry a nonce for clients to sign.
@@ -276,7 +303,9 @@ impl Router {
         let nonce = self.clients.get(id.0).and_then(|c| c.nonce.as_deref());
         match auth.verdict(json, nonce) {
             Verdict::Allowed(user) => {
+                let perms = user.as_deref().and_then(|u| auth.perms_for(u));
                 if let Some(client) = self.clients.get_mut(id.0) {
+                    client.perms = perms.map(ClientPerms::new);
                     client.user = user;
                 }
                 Ok(true)
@@ -328,7 +357,9 @@ impl Router {
             );
             return self.auth_violation(id);
         }
+        let perms = self.auth.as_ref().and_then(|a| a.perms_for(&pending.user));
         if let Some(client) = self.clients.get_mut(id.0) {
+            client.perms = perms.map(ClientPerms::new);
             client.user = Some(pending.user);
         }
         self.finish_connect(id, pending.opts)
@@ -354,6 +385,7 @@ mod tests {
             users: vec![AuthUser {
                 user: "alice".into(),
                 password: "s3cret".into(),
+                permissions: None,
             }],
             ..AuthConfig::default()
         })
@@ -371,7 +403,10 @@ mod tests {
         let kp = nkeys::KeyPair::new_user();
         let public = kp.public_key();
         let a = Auth::from_config(&AuthConfig {
-            nkeys: vec![public.clone()],
+            nkeys: vec![crate::config::NkeyUser {
+                nkey: public.clone(),
+                permissions: None,
+            }],
             ..AuthConfig::default()
         })
         .expect("on");

@@ -186,6 +186,8 @@ pub(crate) struct Client {
     pub(crate) opts: ConnectOpts,
     /// The `[[auth.users]]` user (or nkey) it authenticated as.
     pub(crate) user: Option<String>,
+    /// What the user may publish and subscribe to; `None`: everything.
+    pub(crate) perms: Option<super::perms::ClientPerms>,
     /// The nonce its INFO carried, for an nkey user to sign.
     pub(crate) nonce: Option<String>,
     /// A CONNECT waiting for its bcrypt check.
@@ -221,6 +223,7 @@ impl Client {
             connected: false,
             opts: ConnectOpts::default(),
             user: None,
+            perms: None,
             nonce: None,
             pending_connect: None,
             subs: HashMap::new(),

@@ -16,6 +16,7 @@ mod info;
 mod js;
 mod ops;
 mod outbox;
+mod perms;
 mod route;
 mod uplink;
 mod varz;

@@ -4,6 +4,8 @@
 //! Owns: the per-op rules (verbose, pedantic, header support, subscription limits, UNSUB
 //! max). Hands off to: [`super::route`] for delivery, the connection's outbox for replies.
 
+use std::time::Instant;
+
 use crate::protocol::{encode, Message, Op, ProtocolError};
 use crate::subject;
 
@@ -84,6 +86,28 @@ impl Router {
         Flow::Continue
     }
 
+    /// Queues nats-server's `-ERR 'Permissions Violation for …'` (the connection stays
+    /// open). The first violation of a connection is logged at WARN, later ones at DEBUG,
+    /// so a client retrying a denied publish cannot flood the log.
+    fn permissions_violation(&mut self, id: ClientId, text: String) -> Flow {
+        let Some(client) = self.clients.get_mut(id.0) else {
+            return Flow::Continue;
+        };
+        let n = client.perms.as_mut().map_or(1, |p| {
+            p.violations += 1;
+            p.violations
+        });
+        if n == 1 {
+            log::warn!(
+                "{}: {text} (further violations of this connection are logged at debug)",
+                client.label()
+            );
+        } else {
+            log::debug!("{}: {text} (violation {n})", client.label());
+        }
+        self.soft_err(id, &text)
+    }
+
     fn ok_if_verbose(&mut self, id: ClientId) {
         if let Some(client) = self.clients.get_mut(id.0) {
             if client.opts.verbose {
@@ -139,6 +163,15 @@ impl Router {
             // nats-server 2.15.1 reports the error and then routes the message anyway.
             self.soft_err(id, "Invalid Publish Subject");
         }
+        if let Some(perms) = self.clients[id.0].perms.as_mut() {
+            if !perms.may_publish(msg.subject, Instant::now()) {
+                let text = format!(
+                    "Permissions Violation for Publish to {}",
+                    go_quote(msg.subject)
+                );
+                return self.permissions_violation(id, text);
+            }
+        }
         if let Some(reply) = msg.reply.filter(|r| is_reserved_reply(r)) {
             // Replies that would pose as a JetStream delivery, a service import or a
             // gateway: nats-server refuses the message (and stays open).
@@ -181,6 +214,20 @@ impl Router {
     }
 
     fn subscribe(&mut self, id: ClientId, filter: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Flow {
+        // nats-server checks permissions first, then the subscription limits and the subject.
+        let client = &mut self.clients[id.0];
+        if let Some(perms) = client.perms.as_mut() {
+            if !perms.may_subscribe(filter, queue) {
+                let mut text = format!(
+                    "Permissions Violation for Subscription to {}",
+                    go_quote(filter)
+                );
+                if let Some(q) = queue {
+                    text.push_str(&format!(" using queue {}", go_quote(q)));
+                }
+                return self.permissions_violation(id, text);
+            }
+        }
         if !subject::is_valid_filter(filter) {
             return self.soft_err(id, "Invalid Subject");
         }

@@ -5,6 +5,7 @@
 //! outbox; nothing is allocated per message on a sublist cache hit.
 
 use std::rc::Rc;
+use std::time::Instant;
 
 use crate::protocol::{encode, queue_names, Message};
 use crate::sublist::Matches;
@@ -86,6 +87,16 @@ impl Router {
         };
         if client.closing.is_some() {
             return false;
+        }
+        if let Some(perms) = client.perms.as_mut() {
+            // A wildcard (or queue) subscription wider than the user's deny rules, and
+            // allow_responses learning the reply subject it may answer.
+            if !perms.may_receive(msg.subject, sub.queue.as_deref()) {
+                return false;
+            }
+            if let Some(reply) = msg.reply {
+                perms.note_reply(reply, Instant::now());
+            }
         }
         let out = &mut client.out;
         let size = match msg.headers {

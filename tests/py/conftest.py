@@ -68,7 +68,8 @@ def _reads_info(port: int) -> bool:
 
 class Broker:
     def __init__(self, auth=None) -> None:
-        """`auth`: None, {"token": T}, {"users": [(user, password), ...]} or {"nkeys": [U...]}, written as
+        """`auth`: None, {"token": T}, {"users": [(user, password[, permissions]), ...]} or
+        {"nkeys": [U...]}, written as
         leafd's `[auth]` or nats-server's `authorization { }` (the template names the broker)."""
         self.dir = tempfile.mkdtemp(prefix="leafd-pytest-")
         self.log_path = os.path.join(self.dir, "broker.log")
@@ -79,6 +80,18 @@ class Broker:
         self.port = 0
         self.proc = None
 
+    @staticmethod
+    def _toml_permissions(perms) -> str:
+        """{"publish": {"allow": [...], "deny": [...]}, ...} as leafd's [auth.users.permissions]."""
+        lines = ["[auth.users.permissions]"]
+        for key, rules in perms.items():
+            if isinstance(rules, dict):
+                inner = ", ".join(f"{k} = {json.dumps(v)}" for k, v in rules.items())
+                lines.append(f"{key} = {{ {inner} }}")
+            else:
+                lines.append(f"{key} = {json.dumps(rules)}")
+        return "\n".join(lines) + "\n"
+
     def _auth_config(self, auth) -> str:
         nats_server = "nats-server" in self.template.split()[0]
         if nats_server:
@@ -88,7 +101,10 @@ class Broker:
                 body = "users: [" + ", ".join(f"{{nkey: {json.dumps(k)}}}" for k in auth["nkeys"]) + "]"
             else:
                 users = ", ".join(
-                    f"{{user: {json.dumps(u)}, password: {json.dumps(p)}}}" for u, p in auth["users"]
+                    f"{{user: {json.dumps(u[0])}, password: {json.dumps(u[1])}"
+                    + (f", permissions: {json.dumps(u[2])}" if len(u) > 2 else "")
+                    + "}"
+                    for u in auth["users"]
                 )
                 body = f"users: [{users}]"
             text, name, flag = f"authorization {{ {body} }}\n", "nats-server.conf", "-c"
@@ -99,8 +115,9 @@ class Broker:
                 text = "[auth]\n" + "".join(f"[[auth.users]]\nnkey = {json.dumps(k)}\n" for k in auth["nkeys"])
             else:
                 text = "[auth]\n" + "".join(
-                    f"[[auth.users]]\nuser = {json.dumps(u)}\npassword = {json.dumps(p)}\n"
-                    for u, p in auth["users"]
+                    f"[[auth.users]]\nuser = {json.dumps(u[0])}\npassword = {json.dumps(u[1])}\n"
+                    + (self._toml_permissions(u[2]) if len(u) > 2 else "")
+                    for u in auth["users"]
                 )
             name, flag = "leafd.toml", "--config"
         path = os.path.join(self.dir, name)

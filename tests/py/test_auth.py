@@ -80,3 +80,40 @@ async def test_nkey_users(auth_broker):
     await round_trip(await connect(auth_broker.url, nkeys_seed_str=SEED_A))
     await refused(auth_broker.url, nkeys_seed_str=SEED_B)
     await refused(auth_broker.url)
+
+
+SENSOR_PERMS = {"publish": {"allow": ["sensors.>"], "deny": ["sensors.secret"]}, "subscribe": {"allow": ["_INBOX.>", "cmd.*"]}}
+
+
+@pytest.mark.parametrize(
+    "auth_broker", [{"users": [("sensor", "s3nsor-pw", SENSOR_PERMS), ("ops", "0ps-pw")]}], indirect=True
+)
+async def test_permission_violations_reach_the_error_callback(auth_broker):
+    """A denied publish or subscription is reported with nats-server's text; the connection
+    stays up and allowed traffic flows."""
+    errors = []
+    both = asyncio.Event()
+
+    async def on_error(e):
+        errors.append(str(e))
+        if len(errors) >= 2:
+            both.set()
+
+    sensor = await connect(auth_broker.url, user="sensor", password="s3nsor-pw", error_cb=on_error)
+    ops = await connect(auth_broker.url, user="ops", password="0ps-pw")
+    seen = await ops.subscribe("sensors.>")
+    await ops.flush()
+    await sensor.publish("sensors.secret", b"no")
+    await sensor.publish("sensors.t1", b"21.5")
+    await sensor.subscribe("admin.>")
+    await sensor.flush()
+    msg = await seen.next_msg(timeout=TIMEOUT)
+    assert (msg.subject, msg.data) == ("sensors.t1", b"21.5")
+    await asyncio.wait_for(both.wait(), TIMEOUT)
+    # nats-py lowercases the server's text ('nats: permissions violation for ...').
+    said = [e.lower() for e in errors]
+    assert any('permissions violation for publish to "sensors.secret"' in e for e in said), errors
+    assert any('permissions violation for subscription to "admin.>"' in e for e in said), errors
+    assert sensor.is_connected
+    await sensor.close()
+    await ops.close()

@@ -77,6 +77,56 @@ pub enum AuthKind {
     Users(Vec<(String, String)>),
     /// Public keys (`U…`) of nkey users.
     Nkeys(Vec<String>),
+    /// `(user, password, permissions)`.
+    Permitted(Vec<(String, String, Perms)>),
+}
+
+/// What one user may do: leafd `[auth.users.permissions]`, nats-server `permissions { }`.
+#[derive(Debug, Clone, Default)]
+pub struct Perms {
+    pub pub_allow: Option<Vec<String>>,
+    pub pub_deny: Vec<String>,
+    pub sub_allow: Option<Vec<String>>,
+    pub sub_deny: Vec<String>,
+    /// `allow_responses` as `(max, expires)`; a negative max means no limit.
+    pub responses: Option<(i64, Duration)>,
+}
+
+impl Perms {
+    /// `publish`, `subscribe` and `allow_responses` as `(key, value)` pairs, the lists in
+    /// `[..]` (the same literal form in TOML and nats-server's conf), `kv` joining a map's
+    /// key and value (`" = "` or `": "`).
+    fn pairs(&self, kv: &str) -> Vec<(&'static str, String)> {
+        let list = |l: &[String]| {
+            let items: Vec<String> = l.iter().map(|s| format!("{s:?}")).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let rules = |allow: &Option<Vec<String>>, deny: &[String]| {
+            let mut parts = Vec::new();
+            if let Some(a) = allow {
+                parts.push(format!("allow{kv}{}", list(a)));
+            }
+            if !deny.is_empty() {
+                parts.push(format!("deny{kv}{}", list(deny)));
+            }
+            (!parts.is_empty()).then(|| format!("{{ {} }}", parts.join(", ")))
+        };
+        let mut out = Vec::new();
+        if let Some(r) = rules(&self.pub_allow, &self.pub_deny) {
+            out.push(("publish", r));
+        }
+        if let Some(r) = rules(&self.sub_allow, &self.sub_deny) {
+            out.push(("subscribe", r));
+        }
+        if let Some((max, expires)) = self.responses {
+            let ms = expires.as_millis();
+            out.push((
+                "allow_responses",
+                format!("{{ max{kv}{max}, expires{kv}\"{ms}ms\" }}"),
+            ));
+        }
+        out
+    }
 }
 
 /// The uplink part of [`Limits`].
@@ -215,6 +265,21 @@ impl Kind {
                                 let _ = writeln!(t, "[[auth.users]]\nnkey = {key:?}");
                             }
                         }
+                        AuthKind::Permitted(users) => {
+                            for (user, password, perms) in users {
+                                let _ = writeln!(
+                                    t,
+                                    "[[auth.users]]\nuser = {user:?}\npassword = {password:?}"
+                                );
+                                let pairs = perms.pairs(" = ");
+                                if !pairs.is_empty() {
+                                    t.push_str("[auth.users.permissions]\n");
+                                }
+                                for (k, v) in pairs {
+                                    let _ = writeln!(t, "{k} = {v}");
+                                }
+                            }
+                        }
                     }
                 }
                 ("leafd.toml", t, "--config")
@@ -268,6 +333,23 @@ impl Kind {
                         AuthKind::Nkeys(keys) => {
                             let list: Vec<String> =
                                 keys.iter().map(|k| format!("{{nkey: {k:?}}}")).collect();
+                            format!("users: [{}]", list.join(", "))
+                        }
+                        AuthKind::Permitted(users) => {
+                            let list: Vec<String> = users
+                                .iter()
+                                .map(|(u, p, perms)| {
+                                    let pairs: Vec<String> = perms
+                                        .pairs(": ")
+                                        .into_iter()
+                                        .map(|(k, v)| format!("{k}: {v}"))
+                                        .collect();
+                                    format!(
+                                        "{{user: {u:?}, password: {p:?}, permissions: {{ {} }}}}",
+                                        pairs.join(", ")
+                                    )
+                                })
+                                .collect();
                             format!("users: [{}]", list.join(", "))
                         }
                     };

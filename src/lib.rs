@@ -30,6 +30,7 @@
 //! | [`jetstream`] | the `$JS.API` (byte-exact data layer), streams with limits and dedupe, pull consumers, and the engine that owns them. No sockets; syncs are handed to the server | store, router (via `Outgoing`) |
 //! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction), its in-memory twin, and sled for metadata. No sockets | jetstream |
 //! | [`uplink`] | the leaf-node uplink's pure parts: handshake JSON, the hub's interest table, the store-and-forward state machine (cursor, window, PubAcks, resolve). No I/O | router |
+//! | [`reload`] | SIGHUP: what a new config changes at run time (`[auth]`, log level) and what needs a restart | router |
 //! | [`notify`] | systemd readiness (`READY=1`, `STOPPING=1` on `NOTIFY_SOCKET`); a no-op outside systemd | nothing |
 //! | [`bench`] | `leafd bench` (a load generator that drives NATS servers side by side, and the replay benchmark) and `leafd status` | protocol |
 //!
@@ -60,6 +61,7 @@ pub mod jetstream;
 pub mod link;
 pub mod notify;
 pub mod protocol;
+pub mod reload;
 pub mod router;
 pub mod server;
 pub mod store;

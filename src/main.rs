@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use async_signal::{Signal, Signals};
 use clap::{ArgAction, Args, Parser, Subcommand};
 use leafd::config::{self, fmt_size, Config, ConfigError, Overrides};
-use log::{info, warn, LevelFilter};
+use log::{error, info, warn, LevelFilter};
 use smol::stream::StreamExt as _;
 
 use logger::init_logger;
@@ -62,7 +62,9 @@ Libraries that leafd uses log at info and above only. When stderr is the journal
 systemd), lines carry a <N> syslog priority instead of a timestamp: journalctl -u leafd.
 
 Signals: SIGINT or SIGTERM starts a graceful shutdown (exit status 0); a second one stops
-leafd at once (exit status 1).
+leafd at once (exit status 1). SIGHUP reloads the config file: [auth] (users, passwords,
+permissions) and log_level change at once, without dropping connections that remain
+allowed; a config that does not load is refused and the running one stays.
 
 Exit status: 0 success, 1 run-time error (e.g. the port is taken), 2 bad configuration or usage.
 
@@ -91,7 +93,7 @@ struct Cli {
 }
 
 /// The flags that build a [`Config`]; shared by the broker and `check-config`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 struct Settings {
     /// Read settings from this TOML file (keys listed below)
     #[arg(short, long, value_name = "FILE")]
@@ -371,9 +373,33 @@ fn serve(settings: &Settings) -> Result<ExitCode, Box<dyn Error>> {
         env!("CARGO_PKG_VERSION")
     );
     log_settings(&config);
-    leafd::server::run(listener, config, shutdown(signals))?;
+    leafd::server::run_with_reloads(listener, config, shutdown(signals), reloads(settings)?)?;
     info!("leafd stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// One validated config per SIGHUP, loaded the way start-up loads it (defaults, board,
+/// file, flags). A config that does not load is refused here with one ERROR line, and the
+/// running one stays in force.
+fn reloads(settings: &Settings) -> Result<impl smol::stream::Stream<Item = Config>, String> {
+    let hup = Signals::new([Signal::Hup])
+        .map_err(|e| format!("cannot watch for SIGHUP: {}", io_reason(&e)))?;
+    let settings = settings.clone();
+    Ok(hup.filter_map(move |signal| {
+        signal.ok()?;
+        let from = settings
+            .config
+            .as_ref()
+            .map_or("no config file".to_owned(), |p| p.display().to_string());
+        info!("SIGHUP: reloading the configuration ({from})");
+        match load(&settings) {
+            Ok((config, _)) => Some(config),
+            Err(e) => {
+                error!("reload refused, the running configuration stays in force: {e}");
+                None
+            }
+        }
+    }))
 }
 
 /// Completes on the first SIGINT/SIGTERM. The `Signals` then move to a thread that exits

@@ -57,6 +57,20 @@ pub fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> Result<(), ServerError> {
+    run_with_reloads(listener, config, shutdown, futures_lite::stream::pending())
+}
+
+/// [`run`], applying each config that arrives on `reloads` (main sends one per SIGHUP,
+/// parsed and validated; see [`crate::reload`] for what changes at run time).
+///
+/// # Errors
+/// Fails only if the listener cannot be registered with the reactor.
+pub fn run_with_reloads(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + 'static,
+    reloads: impl futures_lite::Stream<Item = Config> + 'static,
+) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Listener)?;
     let listener = Async::new(listener).map_err(ServerError::Listener)?;
     let info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
@@ -101,6 +115,11 @@ pub fn run(
             router.clone(),
         )));
     }
+    js_tasks.push(ex.spawn(crate::reload::reload_loop(
+        router.clone(),
+        config.clone(),
+        reloads,
+    )));
     // The listener is registered and the store is open: connections queued in the backlog
     // are accepted as soon as the executor runs, so this is the moment to report readiness.
     notify::ready(&format!("serving clients on {addr}"));

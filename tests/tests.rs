@@ -49,6 +49,8 @@ mod permissions;
 mod pubsub;
 /// async-nats reconnecting after a broker restart.
 mod reconnect;
+/// SIGHUP: users and permissions reloaded without dropping connections that stay allowed.
+mod reload;
 /// async-nats request/reply and no-responders.
 mod requests;
 /// Uplink authentication to hubs that require each credential kind.

@@ -26,7 +26,7 @@ pub(crate) const AUTH_VIOLATION: &str = "Authorization Violation";
 pub(crate) const AUTH_TIMEOUT: &str = "Authentication Timeout";
 
 /// A user's password as configured.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 enum Secret {
     Plain(Box<[u8]>),
     /// A bcrypt hash (`$2a$…`): checking it costs 0.1-1 s of CPU, so the link runs it on a
@@ -171,6 +171,28 @@ impl Auth {
             perms,
             timeout: c.timeout,
         })
+    }
+
+    /// Whether a connection that `old` admitted as `user` (`None`: the token) would be
+    /// admitted by `self` with the same credentials: same token, same password or hash,
+    /// same nkey. Passwords are not kept per connection, so an unchanged secret is the test.
+    pub(crate) fn still_admits(&self, old: &Auth, user: Option<&str>) -> bool {
+        match user {
+            None => match (&self.token, &old.token) {
+                (Some(new), Some(old)) => same(new, old),
+                _ => false,
+            },
+            Some(u) => match old.users.get(u) {
+                Some(secret) => self.users.get(u) == Some(secret),
+                None => old.nkeys.contains_key(u) && self.nkeys.contains_key(u),
+            },
+        }
+    }
+
+    /// Whether `user` (a user name or nkey) is still configured (a reload may have removed
+    /// it while its bcrypt check ran).
+    pub(crate) fn knows(&self, user: &str) -> bool {
+        self.users.contains_key(user) || self.nkeys.contains_key(user)
     }
 
     /// What `user` (a user name or nkey) may do; `None`: everything.
@@ -352,6 +374,15 @@ impl Router {
         if !ok {
             log::warn!(
                 "{}: authorization violation: wrong password for user {:?}",
+                self.label(id),
+                pending.user
+            );
+            return self.auth_violation(id);
+        }
+        if !self.auth.as_ref().is_some_and(|a| a.knows(&pending.user)) {
+            log::warn!(
+                "{}: authorization violation: user {:?} was removed by a reload during its \
+                 password check",
                 self.label(id),
                 pending.user
             );

@@ -17,6 +17,7 @@ mod js;
 mod ops;
 mod outbox;
 mod perms;
+mod reload;
 mod route;
 mod uplink;
 mod varz;
@@ -33,6 +34,7 @@ pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
 pub use forward::{UplinkStatus, STATUS_SUBJECT};
 pub use info::{ServerInfo, NATS_COMPAT_VERSION};
 pub use outbox::Output;
+pub use reload::AuthReload;
 pub use uplink::UplinkStats;
 pub use varz::{Varz, VARZ_SUBJECT};
 

@@ -328,7 +328,7 @@ fn is_reserved_reply(reply: &[u8]) -> bool {
 }
 
 /// Go's `%q` for subject bytes: double quotes, with `\\`, `\"` and non-printable bytes escaped.
-fn go_quote(b: &[u8]) -> String {
+pub(super) fn go_quote(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() + 2);
     s.push('"');
     for &c in b {

@@ -31,14 +31,14 @@ const PUB_CACHE: usize = 128;
 pub(crate) const MAX_TRACKED_REPLIES: usize = 1024;
 
 /// One rule: a filter, and for subscribe rules an optional queue group.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Rule {
     filter: Box<[u8]>,
     queue: Option<Box<[u8]>>,
 }
 
 /// An allow and a deny list, compiled.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 struct Compiled {
     allow: Option<Vec<Rule>>,
     deny: Vec<Rule>,
@@ -105,7 +105,7 @@ fn queue_matches(queue: &[u8], rules: &[&[u8]]) -> bool {
 }
 
 /// A user's permissions, compiled once and shared by its connections.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Perms {
     publish: Compiled,
     subscribe: Compiled,
@@ -192,6 +192,11 @@ impl ClientPerms {
             check_deliveries: false,
             violations: 0,
         }
+    }
+
+    /// The rules this connection follows.
+    pub(crate) fn rules(&self) -> &Perms {
+        &self.perms
     }
 
     /// May the connection publish to `subject`? Uses up one reply permission when only

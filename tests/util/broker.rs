@@ -535,6 +535,65 @@ impl Broker {
         }
     }
 
+    /// Writes `limits` over the broker's config file and sends SIGHUP (leafd and
+    /// nats-server both reload on it); waits until the broker logs that it reloaded or
+    /// refused to. Returns whether it reloaded.
+    pub fn reload(&mut self, limits: &Limits) -> bool {
+        let kind = Kind::of(&self.template);
+        let flag = kind.config_flag(self.dir.path(), limits);
+        assert!(
+            self.template.contains(&flag),
+            "reload needs a broker started with a config file (non-default Limits)"
+        );
+        self.hup_and_wait(kind)
+    }
+
+    /// Writes `text` over the broker's config file and sends SIGHUP, as [`Broker::reload`].
+    pub fn reload_text(&mut self, text: &str) -> bool {
+        let kind = Kind::of(&self.template);
+        let file = match kind {
+            Kind::Leafd => "leafd.toml",
+            Kind::NatsServer => "nats-server.conf",
+        };
+        fs::write(self.dir.path().join(file), text).expect("rewrite the config file");
+        self.hup_and_wait(kind)
+    }
+
+    fn hup_and_wait(&mut self, kind: Kind) -> bool {
+        let (done, refused) = match kind {
+            Kind::Leafd => ("configuration reloaded", "reload refused"),
+            Kind::NatsServer => (
+                "Reloaded server configuration",
+                "Failed to reload server configuration",
+            ),
+        };
+        let count = |log: &str| (log.matches(done).count(), log.matches(refused).count());
+        let before = count(&self.log());
+        let pid = self.pid().expect("the broker is running").to_string();
+        let sent = Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -HUP {pid} failed");
+        let deadline = Instant::now() + crate::util::timeout();
+        loop {
+            let now = count(&self.log());
+            if now.0 > before.0 {
+                return true;
+            }
+            if now.1 > before.1 {
+                return false;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no reload line ({done:?} or {refused:?}) within {:?} of SIGHUP\n{}",
+                crate::util::timeout(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Everything the broker wrote to stdout and stderr so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log_path).unwrap_or_default()

@@ -1,0 +1,121 @@
+//! Config reload (SIGHUP): what a new, already validated config changes in a running
+//! broker, and what it cannot change without a restart.
+//!
+//! Changes at once: `[auth]` (users, passwords, nkeys, permissions; connections no longer
+//! admitted are closed, subscriptions no longer allowed removed, see `router/reload.rs`)
+//! and `log_level`. Everything else (the listener, store, JetStream, uplink, limits, board)
+//! is bound into running state: a change there is logged as needing a restart and the
+//! running value stays.
+//!
+//! Owns: comparing the running and the new config, and the log lines of a reload. Must not:
+//! read or parse files (main does, and logs a refused config itself). Hands off to: the
+//! router.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures_lite::{Stream, StreamExt as _};
+
+use crate::config::Config;
+use crate::router::Router;
+
+/// Applies every config that arrives on `reloads`, in order, until the stream ends.
+pub(crate) async fn reload_loop(
+    router: Rc<RefCell<Router>>,
+    mut running: Config,
+    reloads: impl Stream<Item = Config>,
+) {
+    let mut reloads = std::pin::pin!(reloads);
+    while let Some(new) = reloads.next().await {
+        running = apply(&router, running, new);
+    }
+}
+
+/// Applies `new` where it can; returns the config now in force.
+fn apply(router: &RefCell<Router>, running: Config, new: Config) -> Config {
+    let stays = needs_restart(&running, &new);
+    if !stays.is_empty() {
+        log::warn!(
+            "reload: {} changed, which needs a restart; the running value stays until then",
+            stays.join(", ")
+        );
+    }
+    let mut changed = Vec::new();
+    if new.log_level != running.log_level {
+        log::set_max_level(new.log_level);
+        changed.push(format!(
+            "log_level {} → {}",
+            running.log_level, new.log_level
+        ));
+    }
+    if new.auth != running.auth {
+        let report = router.borrow_mut().reload_auth(&new.auth);
+        changed.push(format!(
+            "[auth]: {} user(s), {} nkey user(s){}; {} connection(s) closed, {} with new \
+             permissions, {} subscription(s) removed",
+            new.auth.users.len(),
+            new.auth.nkeys.len(),
+            if new.auth.token.is_some() {
+                ", a token"
+            } else {
+                ""
+            },
+            report.closed,
+            report.repermitted,
+            report.subs_removed
+        ));
+    }
+    if changed.is_empty() {
+        log::info!("configuration reloaded: nothing that can change at run time changed");
+    } else {
+        log::info!("configuration reloaded: {}", changed.join("; "));
+    }
+    Config {
+        auth: new.auth,
+        log_level: new.log_level,
+        ..running
+    }
+}
+
+/// The sections of `new` that differ from `running` but only take effect at a restart.
+fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    if running.server_name != new.server_name {
+        keys.push("server_name");
+    }
+    if running.listen != new.listen {
+        keys.push("listen");
+    }
+    if running.board != new.board {
+        keys.push("board");
+    }
+    if running.store != new.store {
+        keys.push("[store]");
+    }
+    if running.jetstream != new.jetstream {
+        keys.push("[jetstream]");
+    }
+    if running.uplink != new.uplink {
+        keys.push("[uplink]");
+    }
+    if running.limits != new.limits {
+        keys.push("[limits]");
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_only_sections_are_named() {
+        let a = Config::default();
+        let mut b = a.clone();
+        assert!(needs_restart(&a, &b).is_empty());
+        b.listen = "127.0.0.1:4333".into();
+        b.limits.max_payload /= 2;
+        b.log_level = log::LevelFilter::Debug;
+        assert_eq!(needs_restart(&a, &b), ["listen", "[limits]"]);
+    }
+}

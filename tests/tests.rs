@@ -21,6 +21,8 @@ mod churn;
 mod crash;
 /// Disk full: JSON errors for JetStream publishes, core pub/sub unaffected, recovery.
 mod diskfull;
+/// Hostile input: malformed CONNECTs, silent connection floods, password guessing.
+mod hostile;
 /// JetStream API error codes for malformed and misdirected requests, as nats-server's.
 mod jetstream_errors;
 /// async-nats object store: put/get in chunks, info, list, watch, delete, seal, restart.

@@ -8,6 +8,7 @@
 
 use std::cell::RefCell;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_lite::{future, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -24,18 +25,61 @@ const STALL_WITHOUT_PROGRESS: Duration = Duration::from_millis(5);
 /// How often a stalled publisher looks at the subscriber's outbox again.
 const STALL_POLL: Duration = Duration::from_micros(200);
 
-/// Reads ops with `parser` and hands each to `dispatch` until the connection closes.
-/// `dispatch` may adjust the parser (a client's CONNECT decides whether HPUB is allowed).
 /// bcrypt checks running at once: each takes 0.1-1 s of a core, so a burst of logins (or
 /// of guesses) queues here instead of taking every core and a thread each.
 static BCRYPT_SLOTS: smol::lock::Semaphore = smol::lock::Semaphore::new(2);
 
-/// Runs a bcrypt check on a blocking thread, at most [`BCRYPT_SLOTS`] at once.
+/// bcrypt checks that may wait for a slot. A login past this is refused at once (the
+/// client sees 'Authorization Violation' and retries), so a flood of guesses cannot make
+/// a real login wait without bound.
+const BCRYPT_WAITING_MAX: usize = 16;
+
+/// bcrypt checks waiting or running now.
+static BCRYPT_QUEUED: AtomicUsize = AtomicUsize::new(0);
+
+/// Logins refused because too many bcrypt checks were queued, since start.
+static BCRYPT_REFUSED: AtomicUsize = AtomicUsize::new(0);
+
+/// A connection's first read buffer; it grows to `limits.read_buffer` as reads fill it.
+const FIRST_READ: usize = 1024;
+
+/// Runs a bcrypt check on a blocking thread, at most [`BCRYPT_SLOTS`] at once; refuses it
+/// when [`BCRYPT_WAITING_MAX`] are already waiting.
 async fn bcrypt_off_loop(check: crate::router::BcryptCheck) -> bool {
+    let queued = BCRYPT_QUEUED.fetch_add(1, Ordering::Relaxed);
+    let _count = scopeguard(|| {
+        BCRYPT_QUEUED.fetch_sub(1, Ordering::Relaxed);
+    });
+    if queued >= BCRYPT_WAITING_MAX + 2 {
+        // Logged at the 1st, 2nd, 4th, 8th... refusal: a flood must not flood the log too.
+        let refused = BCRYPT_REFUSED.fetch_add(1, Ordering::Relaxed) + 1;
+        if refused.is_power_of_two() {
+            log::warn!(
+                "{queued} password checks already queued: logins refused at once ({refused} \
+                 so far; many logins at the same moment, or someone guessing passwords)"
+            );
+        }
+        return false;
+    }
     let _slot = BCRYPT_SLOTS.acquire().await;
     smol::unblock(move || check.run()).await
 }
 
+/// Runs `f` when dropped (also when the future holding it is cancelled).
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
+}
+
+/// Reads ops with `parser` and hands each to `dispatch` until the connection closes.
+/// `dispatch` may adjust the parser (a client's CONNECT decides whether HPUB is allowed).
 pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     mut reader: R,
     id: ClientId,
@@ -43,7 +87,11 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
     mut parser: Parser,
     dispatch: impl Fn(&mut Router, ClientId, Op<'_>, &mut Parser) -> Flow,
 ) {
-    let base = router.borrow().limits().read_buffer.max(512);
+    // A connection starts with a small buffer and doubles it, up to `read_buffer`, each
+    // time a read fills it (as nats-server does): an idle or quiet connection costs
+    // FIRST_READ, not read_buffer, and a busy one soon reads in full-size chunks.
+    let max = router.borrow().limits().read_buffer.max(512);
+    let mut base = FIRST_READ.min(max);
     let mut buf = vec![0u8; base];
     let (mut start, mut end) = (0usize, 0usize);
     // Ops already buffered wait for a bcrypt check; parse them before reading more.
@@ -71,6 +119,12 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
                 }
             };
             end += n;
+            if end == buf.len() && base < max {
+                base = (base * 2).min(max);
+                if buf.len() < base {
+                    buf.resize(base, 0);
+                }
+            }
         }
         let mut check = None;
         let stall = {

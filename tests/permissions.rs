@@ -35,12 +35,7 @@ fn broker(users: &[(&str, Perms)]) -> Broker {
 
 /// A raw connection logged in as `user` (password `<user>-pw`).
 fn raw_as(broker: &Broker, user: &str) -> RawConn {
-    RawConn::connect(
-        broker,
-        &format!(
-            r#"{{"verbose":false,"pedantic":false,"protocol":1,"headers":true,"no_responders":true,"user":"{user}","pass":"{user}-pw"}}"#
-        ),
-    )
+    RawConn::login(broker, user, &format!("{user}-pw"))
 }
 
 async fn admin(broker: &Broker) -> async_nats::Client {

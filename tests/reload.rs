@@ -35,12 +35,7 @@ fn login(user: &str) -> ConnectOptions {
 }
 
 fn raw_as(broker: &Broker, user: &str) -> RawConn {
-    RawConn::connect(
-        broker,
-        &format!(
-            r#"{{"verbose":false,"pedantic":false,"protocol":1,"headers":true,"user":"{user}","pass":"{user}-pw"}}"#
-        ),
-    )
+    RawConn::login(broker, user, &format!("{user}-pw"))
 }
 
 async fn round_trip(client: &async_nats::Client, subject: &str) {

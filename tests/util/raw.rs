@@ -107,6 +107,15 @@ impl RawConn {
         conn
     }
 
+    /// [`RawConn::connect`] as `user` with `pass` (otherwise [`CONNECT_STD`]'s options).
+    pub fn login(broker: &Broker, user: &str, pass: &str) -> RawConn {
+        let json = serde_json::json!({
+            "verbose": false, "pedantic": false, "protocol": 1, "headers": true,
+            "no_responders": true, "user": user, "pass": pass,
+        });
+        RawConn::connect(broker, &json.to_string())
+    }
+
     /// [`RawConn::connect`] with [`CONNECT_STD`].
     pub fn client(broker: &Broker) -> RawConn {
         RawConn::connect(broker, CONNECT_STD)

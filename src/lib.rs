@@ -31,6 +31,7 @@
 //! | [`store`] | the per-stream append-only segment log for payloads (record format, segments, recovery, eviction), its in-memory twin, and sled for metadata. No sockets | jetstream |
 //! | [`uplink`] | the leaf-node uplink's pure parts: handshake JSON, the hub's interest table, the store-and-forward state machine (cursor, window, PubAcks, resolve). No I/O | router |
 //! | [`reload`] | SIGHUP: what a new config changes at run time (`[auth]`, log level) and what needs a restart | router |
+//! | [`nkey`] | the nkey text format, user seeds and public keys, nonce signing and verifying (ring's ed25519) | uplink, router's auth |
 //! | [`notify`] | systemd readiness (`READY=1`, `STOPPING=1` on `NOTIFY_SOCKET`); a no-op outside systemd | nothing |
 //! | [`bench`] | `leafd bench` (a load generator that drives NATS servers side by side, and the replay benchmark) and `leafd status` | protocol |
 //!
@@ -59,6 +60,7 @@ pub mod bench;
 pub mod config;
 pub mod jetstream;
 pub mod link;
+pub mod nkey;
 pub mod notify;
 pub mod protocol;
 pub mod reload;

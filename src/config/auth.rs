@@ -213,7 +213,7 @@ pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
         ));
     }
     for key in a.nkeys.iter().map(|n| &n.nkey) {
-        if let Err(e) = crate::uplink::nkey::user_public_key(key) {
+        if let Err(e) = crate::nkey::user_public_key(key) {
             return Err(ConfigError::invalid(
                 "auth.users.nkey",
                 format!("{key:?}: {e}"),

@@ -164,7 +164,7 @@ impl Auth {
                 .nkeys
                 .iter()
                 .filter_map(|n| {
-                    let key = crate::uplink::nkey::user_public_key(&n.nkey).ok()?;
+                    let key = crate::nkey::user_public_key(&n.nkey).ok()?;
                     Some((n.nkey.clone(), key))
                 })
                 .collect(),
@@ -231,7 +231,7 @@ impl Auth {
             };
             let signed = match (nonce, c.sig.as_deref().and_then(decode_sig)) {
                 (Some(nonce), Some(sig)) if !nonce.is_empty() => {
-                    crate::uplink::nkey::verify(public, nonce.as_bytes(), &sig)
+                    crate::nkey::verify(public, nonce.as_bytes(), &sig)
                 }
                 _ => false,
             };

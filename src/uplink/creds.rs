@@ -10,7 +10,7 @@
 //! attempt), or touch sockets (that is `link/uplink.rs`, which calls [`credentials`] after
 //! each INFO, so a rotated file is picked up at the next attempt).
 
-use super::nkey::UserKey;
+use crate::nkey::UserKey;
 use std::path::Path;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

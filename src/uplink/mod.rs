@@ -17,7 +17,6 @@ pub mod creds;
 pub mod forward;
 pub mod handshake;
 pub mod interest;
-pub mod nkey;
 
 pub use forward::{ForwardStatus, Forwarder, Frame, Records, ReplyTo};
 pub use handshake::{HubInfo, LeafConnect, LeafCredentials};

@@ -1,5 +1,6 @@
-//! NATS nkeys, the little of them the uplink needs: decode a user seed (`SU…`), give its
-//! public key (`U…`), sign the hub's nonce with it. Ed25519 comes from ring, which the TLS
+//! NATS nkeys, the little of them leafd needs: decode a user seed (`SU…`), give its
+//! public key (`U…`), sign the hub's nonce with it (the uplink), and verify a client's
+//! signature of the INFO nonce against its public key (client auth). Ed25519 comes from ring, which the TLS
 //! stack already brings, so there is one implementation of it in the binary.
 //!
 //! Owns: the nkey text format (base32 without padding of a prefix, the 32-byte key and a

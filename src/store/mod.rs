@@ -1,6 +1,7 @@
 //! The durable store: one append-only segment log per stream for message payloads.
 //!
 //! Owns: the record format ([`record`]), segment files and their indexes ([`segment`]),
+//! their delete marks ([`marks`]),
 //! the per-stream log with rolling, deletes, eviction, compaction and group commit
 //! ([`log`]), recovery at open ([`recovery`]), the in-memory twin and the [`MessageLog`]
 //! trait ([`mem`]), sled metadata ([`meta`]), and [`StoreError`]. Must not: know streams,
@@ -22,6 +23,7 @@
 
 pub mod error;
 pub mod log;
+pub mod marks;
 pub mod mem;
 pub mod meta;
 pub mod record;

@@ -27,6 +27,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::error::StoreError;
+use super::marks;
 use super::record::{self, RecordError};
 use super::segment::{self, Segment, SEG_HEADER_LEN};
 
@@ -112,7 +113,7 @@ fn list(dir: &Path) -> Result<Vec<u64>, StoreError> {
     bases.sort_unstable();
     for base in dels {
         if bases.binary_search(&base).is_err() {
-            let p = segment::del_path(dir, base);
+            let p = marks::del_path(dir, base);
             fs::remove_file(&p).map_err(io(&p))?;
         }
     }
@@ -294,7 +295,7 @@ fn quarantine_dir(dir: &Path) -> Result<PathBuf, StoreError> {
 
 /// Reads, cleans and attaches the `.del` marks of `seg`.
 fn load_marks(dir: &Path, seg: &mut Segment) -> Result<Vec<u64>, StoreError> {
-    let path = segment::del_path(dir, seg.base());
+    let path = marks::del_path(dir, seg.base());
     let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -302,7 +303,7 @@ fn load_marks(dir: &Path, seg: &mut Segment) -> Result<Vec<u64>, StoreError> {
     };
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(io(&path))?;
-    let (seqs, valid) = segment::decode_marks(&bytes);
+    let (seqs, valid) = marks::decode_marks(&bytes);
     let (base, next) = (seg.base(), seg.next_seq());
     let keep: Vec<u64> = seqs
         .iter()
@@ -311,9 +312,9 @@ fn load_marks(dir: &Path, seg: &mut Segment) -> Result<Vec<u64>, StoreError> {
         .collect();
     let mut len = valid as u64;
     if keep.len() != seqs.len() || valid != bytes.len() {
-        let mut out = Vec::with_capacity(keep.len() * segment::MARK_LEN);
+        let mut out = Vec::with_capacity(keep.len() * marks::MARK_LEN);
         for &s in &keep {
-            segment::encode_mark(s, &mut out);
+            marks::encode_mark(s, &mut out);
         }
         file.set_len(0).map_err(io(&path))?;
         file.write_all_at(&out, 0).map_err(io(&path))?;

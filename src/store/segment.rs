@@ -1,7 +1,7 @@
 //! One segment file of a stream's log, with its in-memory index and delete marks.
 //!
 //! Owns: the segment header (`LEAFSEG1`, version, base seq), the file name scheme
-//! (`<base:020>.seg`, marks in `<base:020>.del`), the user-space append buffer, the
+//! (`<base:020>.seg`), the user-space append buffer, the
 //! offset index (`Vec<u32>` by `seq - base`), the deleted bitmap, and positional reads.
 //! Must not: decide when to roll, sync or evict (that is `log`), or scan files on open
 //! (that is `recovery`, which hands back a filled [`Segment`]).
@@ -15,8 +15,7 @@
 //! 20  4 crc32 of bytes 0..20
 //! 24  records (see `record`), seqs base, base+1, ... with no holes
 //! ```
-//! A `.del` file holds 12-byte delete marks: `seq: u64 LE | crc32(seq bytes): u32 LE`, appended
-//! in delete order; a torn last mark fails its CRC and is dropped on open.
+//! Delete marks and their `.del` file are `marks.rs`'s.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -24,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::StoreError;
+use super::marks::{del_path, Marks};
 use super::record::{self, RecordRef};
 
 /// Bytes of the segment header.
@@ -32,17 +32,10 @@ pub const SEG_HEADER_LEN: usize = 24;
 pub const MAGIC: &[u8; 8] = b"LEAFSEG1";
 /// The record/segment format this code writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-/// Bytes per delete mark in a `.del` file.
-pub const MARK_LEN: usize = 12;
 
 /// `<dir>/<base:020>.seg`
 pub fn seg_path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}.seg"))
-}
-
-/// `<dir>/<base:020>.del`
-pub fn del_path(dir: &Path, base: u64) -> PathBuf {
-    dir.join(format!("{base:020}.del"))
 }
 
 /// The segment header for `base`.
@@ -61,32 +54,6 @@ pub fn header_ok(bytes: &[u8], base: u64) -> bool {
     bytes.get(..SEG_HEADER_LEN) == Some(&encode_header(base)[..])
 }
 
-/// Encodes one delete mark.
-pub fn encode_mark(seq: u64, out: &mut Vec<u8>) {
-    let b = seq.to_le_bytes();
-    out.extend_from_slice(&b);
-    out.extend_from_slice(&crc32fast::hash(&b).to_le_bytes());
-}
-
-/// Decodes the marks in a `.del` file's bytes, stopping at the first bad one.
-/// Returns the seqs and how many bytes were valid.
-pub fn decode_marks(bytes: &[u8]) -> (Vec<u64>, usize) {
-    let mut seqs = Vec::new();
-    for chunk in bytes.chunks_exact(MARK_LEN) {
-        let (s, c) = chunk.split_at(8);
-        let mut sb = [0u8; 8];
-        sb.copy_from_slice(s);
-        let mut cb = [0u8; 4];
-        cb.copy_from_slice(c);
-        if crc32fast::hash(&sb) != u32::from_le_bytes(cb) {
-            break;
-        }
-        seqs.push(u64::from_le_bytes(sb));
-    }
-    let valid = seqs.len() * MARK_LEN;
-    (seqs, valid)
-}
-
 /// A file plus its path, shared with a sync handle running on another thread.
 #[derive(Debug, Clone)]
 pub struct SharedFile {
@@ -98,23 +65,11 @@ pub struct SharedFile {
 
 impl SharedFile {
     /// Writes `bytes` at `at`.
-    fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StoreError> {
+    pub(super) fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StoreError> {
         self.file
             .write_all_at(bytes, at)
             .map_err(|e| StoreError::io(&self.path, e))
     }
-}
-
-/// The `.del` file of a segment: created lazily on the first delete.
-#[derive(Debug, Default)]
-struct Marks {
-    file: Option<SharedFile>,
-    /// Bytes written to the file.
-    written: u64,
-    /// Encoded marks not yet written.
-    pending: Vec<u8>,
-    /// Written since the last sync handle was taken.
-    dirty: bool,
 }
 
 /// One segment: file, index, bitmap, buffer.
@@ -194,7 +149,7 @@ impl Segment {
     /// Bytes held by the record buffer and the pending marks buffer.
     #[cfg(test)]
     pub fn buffer_capacity(&self) -> usize {
-        self.buf.capacity() + self.marks.pending.capacity()
+        self.buf.capacity() + self.marks.pending_capacity()
     }
 
     /// Cuts preallocated space after the last written byte; see [`Segment::seal`].
@@ -251,11 +206,8 @@ impl Segment {
 
     /// Attaches the existing `.del` file (recovery), `written` bytes long.
     pub fn attach_marks(&mut self, file: File, written: u64) {
-        self.marks.file = Some(SharedFile {
-            path: del_path(&self.dir, self.base),
-            file: Arc::new(file),
-        });
-        self.marks.written = written;
+        self.marks
+            .attach(del_path(&self.dir, self.base), file, written);
     }
 
     /// First seq this segment holds or will hold.
@@ -290,7 +242,7 @@ impl Segment {
 
     /// Bytes waiting in the user-space buffer.
     pub fn buffered(&self) -> usize {
-        self.buf.len() + self.marks.pending.len()
+        self.buf.len() + self.marks.pending_len()
     }
 
     /// Path of the segment file.
@@ -359,7 +311,7 @@ impl Segment {
     /// segment file.
     pub fn delete(&mut self, seq: u64) -> Option<u64> {
         let n = self.mark(seq)?;
-        encode_mark(seq, &mut self.marks.pending);
+        self.marks.queue(seq);
         Some(n)
     }
 
@@ -375,36 +327,9 @@ impl Segment {
             self.buf.clear();
             self.dirty = true;
         }
-        let mut created = false;
-        if !self.marks.pending.is_empty() {
-            if self.marks.file.is_none() {
-                let path = del_path(&self.dir, self.base);
-                let file = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&path)
-                    .map_err(|e| StoreError::io(&path, e))?;
-                self.marks.file = Some(SharedFile {
-                    path,
-                    file: Arc::new(file),
-                });
-                created = true;
-            }
-            if let Some(f) = &self.marks.file {
-                f.write_at(&self.marks.pending, self.marks.written)?;
-            }
-            self.marks.written += self.marks.pending.len() as u64;
-            // Marks come in bursts (a purge, a work queue catching up) to any segment, sealed
-            // ones too: do not keep a burst's buffer for the segment's lifetime.
-            if self.marks.pending.capacity() > 4096 {
-                self.marks.pending = Vec::new();
-            } else {
-                self.marks.pending.clear();
-            }
-            self.marks.dirty = true;
-        }
+        let created = self
+            .marks
+            .write_pending(|| del_path(&self.dir, self.base))?;
         Ok(created)
     }
 
@@ -414,11 +339,7 @@ impl Segment {
         if std::mem::take(&mut self.dirty) {
             out.push(self.file.clone());
         }
-        if std::mem::take(&mut self.marks.dirty) {
-            if let Some(f) = &self.marks.file {
-                out.push(f.clone());
-            }
-        }
+        self.marks.take_dirty(out);
     }
 
     /// Reads live record `seq` into `out` (reused) and decodes it; `None` if not here or

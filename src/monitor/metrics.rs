@@ -89,7 +89,7 @@ pub(crate) fn render(s: &Scrape) -> String {
         v.connections as f64,
     );
     t.one(
-        "leafd_connections_total",
+        "leafd_accepted_connections_total",
         "counter",
         "Client connections accepted since start.",
         f(v.total_connections),

@@ -1,4 +1,4 @@
-//! The `leafd` binary: command line → [`Config`] → logger → bound listener → `server::run`.
+//! The `leafd` binary: command line → [`Config`] → logger → bound listeners → `server::run_with_monitor`.
 //!
 //! Owns: clap (the only place that knows it), setting up the logger (`logger.rs`), signal
 //! handling, and the one exit path: `main` → `run() -> Result<ExitCode, Box<dyn Error>>`; an
@@ -6,7 +6,7 @@
 //! at run time).
 //! The one deliberate exception: a second SIGINT/SIGTERM exits at once (see [`shutdown`]).
 //! Must not: hold broker logic or pass clap types into the library.
-//! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run`.
+//! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run_with_monitor`.
 
 mod logger;
 

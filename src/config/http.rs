@@ -17,8 +17,8 @@ use super::ConfigError;
 pub struct HttpConfig {
     /// `HOST:PORT` to serve `/varz`, `/metrics`, ... on; `None` (the default) serves nothing.
     pub listen: Option<String>,
-    /// Monitoring connections served at once (1 to 1,000; default 8). One past it is
-    /// answered `503` and closed at once.
+    /// Monitoring connections served at once (1 to 1,000; default 8). Past it, as many
+    /// again are answered `503` (within a second) and closed; any more are closed at once.
     pub max_connections: usize,
     /// Time a client has to send its whole request head, and to read the response
     /// (100 ms to 60 s; default 5 s). A slower client is closed.

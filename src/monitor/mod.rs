@@ -15,8 +15,8 @@
 //! | [`endpoints`] | the paths and their query parameters |
 //! | [`metrics`] | the Prometheus text exposition format |
 //!
-//! Every connection is bounded: at most `http.max_connections` at once (one more is answered
-//! `503` and closed at once), a head of at most `http.max_request_head` bytes (`400`), all of
+//! Every connection is bounded: at most `http.max_connections` at once (past it, as many
+//! again are answered `503` within a second, any more closed unanswered), a head of at most `http.max_request_head` bytes (`400`), all of
 //! it within `http.request_timeout` (else closed), one response, then close. Runs on the
 //! server's `LocalExecutor`; a router borrow lives only inside one synchronous snapshot call.
 //! Must not: change broker state. Hands off to: the router's snapshot methods.
@@ -26,7 +26,6 @@ mod http;
 mod metrics;
 
 use std::cell::{Cell, RefCell};
-use std::io::Write as _;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::rc::Rc;
 use std::time::Duration;
@@ -47,6 +46,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// not reset the connection before the answer arrives.
 const DRAIN_MAX: usize = 64 * 1024;
 
+/// Longest a refused connection is kept to deliver its 503.
+const REFUSE_WAIT: Duration = Duration::from_secs(1);
+
 /// Serves monitoring requests on `listener` until dropped.
 pub async fn serve(
     ex: &LocalExecutor<'_>,
@@ -59,7 +61,11 @@ pub async fn serve(
         store_dir: config.store.dir.display().to_string(),
     });
     let active = Rc::new(Cell::new(0usize));
-    let busy = Response::text(503, "too many monitoring connections").encode(false);
+    // Connections being refused (answered 503), bounded like the served ones.
+    let refusing = Rc::new(Cell::new(0usize));
+    let busy: Rc<[u8]> = Response::text(503, "too many monitoring connections")
+        .encode(false)
+        .into();
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -70,13 +76,20 @@ pub async fn serve(
             }
         };
         if active.get() >= settings.max_connections {
-            // A best-effort answer into the empty socket buffer; never waits for the client.
-            let _ = stream.get_ref().write(&busy);
-            let _ = stream.get_ref().shutdown(Shutdown::Both);
-            log::debug!(
-                "monitor: {addr}: refused, {} connections open",
-                active.get()
-            );
+            log::debug!("monitor: {addr}: refused, {} open", active.get());
+            if refusing.get() >= settings.max_connections {
+                continue; // past both bounds: closed at once, unanswered
+            }
+            // A short task writes the 503 and reads what the client sends, so closing does
+            // not reset the connection before the client has read the answer.
+            refusing.set(refusing.get() + 1);
+            let slot = Slot(refusing.clone());
+            let (busy, wait) = (busy.clone(), settings.request_timeout.min(REFUSE_WAIT));
+            ex.spawn(async move {
+                let _slot = slot;
+                answer_and_close(stream, &busy, wait).await;
+            })
+            .detach();
             continue;
         }
         active.set(active.get() + 1);
@@ -138,19 +151,23 @@ async fn handle(
             Err(http::Malformed(why)) => (Response::text(400, why), false),
         },
     };
-    let bytes = response.encode(head_only);
-    let wrote = future::or(async { stream.write_all(&bytes).await.is_ok() }, async {
+    answer_and_close(stream, &response.encode(head_only), timeout).await;
+}
+
+/// Writes `bytes`, then reads (and drops) what the peer still sends until it closes, each
+/// step within `timeout` and the reading bounded in bytes: closing with unread input would
+/// make the kernel answer with a reset that can destroy the response on its way.
+async fn answer_and_close(mut stream: Async<TcpStream>, bytes: &[u8], timeout: Duration) {
+    let wrote = future::or(async { stream.write_all(bytes).await.is_ok() }, async {
         Timer::after(timeout).await;
         false
     })
     .await;
     if !wrote {
-        log::debug!("monitor: {addr}: response not taken within {timeout:?}; closing");
+        log::debug!("monitor: response not taken within {timeout:?}; closing");
         return;
     }
     let _ = stream.get_ref().shutdown(Shutdown::Write);
-    // Read what the peer still sends until it closes (bounded in bytes and time), so the
-    // kernel does not answer unread input with a reset that could destroy the response.
     let mut sink = [0u8; 4096];
     let mut drained = 0;
     let _ = future::or(

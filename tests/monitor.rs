@@ -4,7 +4,8 @@
 //! subscriptions, a queue group, five 10-byte messages) and read `/varz`, `/connz` (with
 //! `limit`, `offset`, `subs=1`, `subs=detail`), `/subsz` and `/healthz`; they run against
 //! nats-server 2.15.1 too, so field names and values are nats-server's for the same
-//! situation. nats-server has internal subscriptions and an index page at every unknown path,
+//! situation; so does `/leafz` with a link to a real nats-server hub (against a nats-server
+//! leaf configured the same way). nats-server has internal subscriptions and an index page at every unknown path,
 //! so server-wide subscription counts are compared as deltas and 404s are leafd-only.
 //!
 //! leafd-only (skipped against nats-server in tests/run.sh): hostile input to the listener,
@@ -257,6 +258,76 @@ async fn subsz_and_healthz_like_nats_server() {
     assert_eq!(h.status, 200, "{}", h.body);
     assert_eq!(h.header("content-type"), Some("application/json"));
     assert_eq!(h.json(), serde_json::json!({"status": "ok"}));
+}
+
+/// `/leafz` from the leaf's side of a link to a real nats-server hub, with `/varz`
+/// `leafnodes` and the link in `/connz` as `Leafnode`, like a nats-server leaf shows them.
+#[tokio::test]
+async fn leafz_shows_the_link_to_the_hub_like_nats_server() {
+    use crate::uplink_live::{hub_client, next_real, until_routed};
+    let hub = crate::util::hub::Hub::single();
+    let b = Broker::start_with(Limits {
+        uplink: Some(Uplink {
+            urls: hub.leaf_urls(),
+            name: "edge1".into(),
+            forward: Vec::new(),
+            auth_toml: None,
+            tls_toml: None,
+        }),
+        http: Some(Http::default()),
+        ..Limits::default()
+    });
+    let http = b.http_addr();
+    let h = hub_client(&hub.node_url(0)).await;
+    let e = crate::util::client(&b).await;
+    let mut at_edge = e.subscribe("down.>").await.unwrap();
+    crate::util::sync(&e).await;
+    until_routed(&h, "down.probe", &mut at_edge).await;
+    for i in 0..3 {
+        h.publish(format!("down.{i}"), "hello".into())
+            .await
+            .unwrap();
+    }
+    h.flush().await.unwrap();
+    for _ in 0..3 {
+        next_real(&mut at_edge).await;
+    }
+    let leaf_port: u64 = hub.leaf_urls()[0]
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let l = get_json(http, "/leafz");
+    assert_eq!(u(&l, "leafnodes"), 1, "{l}");
+    let leafs = l["leafs"].as_array().unwrap();
+    assert_eq!(leafs.len(), 1, "{l}");
+    let link = &leafs[0];
+    assert_eq!(link["name"], h.server_info().server_name.as_str(), "{link}");
+    assert_eq!(link["ip"], "127.0.0.1");
+    assert_eq!(u(link, "port"), leaf_port);
+    assert_eq!(link["account"], "$G");
+    assert_eq!(link["is_spoke"], true);
+    assert!(
+        u(link, "in_msgs") >= 3 && u(link, "in_bytes") >= 15,
+        "{link}"
+    );
+    for k in ["id", "out_msgs", "out_bytes", "subscriptions"] {
+        assert!(link[k].is_u64(), "{k}: {link}");
+    }
+
+    let v = get_json(http, "/varz");
+    assert_eq!((u(&v, "leafnodes"), u(&v, "connections")), (1, 1), "{v}");
+    let z = get_json(http, "/connz");
+    assert_eq!(u(&z, "total"), 2, "the client and the link: {z}");
+    let conns = z["connections"].as_array().unwrap();
+    let link = conns
+        .iter()
+        .find(|c| c["kind"] == "Leafnode")
+        .expect("the link in /connz");
+    assert_eq!(u(link, "port"), leaf_port);
+    assert!(conns.iter().any(|c| c["kind"] == "Client"), "{z}");
 }
 
 // ---- leafd-only from here on (tests/run.sh skips monitor::leafd_ against nats-server) ----

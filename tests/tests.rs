@@ -43,8 +43,8 @@ mod kv_churn;
 mod lifecycle;
 /// max_payload (client and wire), 1 MiB messages, slow consumers.
 mod limits;
-/// The monitoring HTTP listener: /varz, /connz, /subsz, /healthz as nats-server's; /jsz,
-/// /leafz, unhealthy cases and hostile input (leafd-only).
+/// The monitoring HTTP listener: /varz, /connz, /subsz, /healthz, /leafz as nats-server's;
+/// /jsz, forward lag, an unhealthy uplink and hostile input (leafd-only).
 mod monitor;
 /// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.
 mod pubsub;

@@ -128,7 +128,7 @@ pub struct Jsz {
 pub struct LeafInfo {
     /// The link's connection id.
     pub id: u64,
-    /// This node's name at the hub.
+    /// The hub's `server_name` (from its INFO).
     pub name: String,
     /// leafd dials out: it is the spoke.
     pub is_spoke: bool,
@@ -274,7 +274,7 @@ impl Router {
                 let c = self.clients.get(l.0)?;
                 Some(LeafInfo {
                     id: c.cid,
-                    name: status.as_ref().map_or_else(String::new, |s| s.node.clone()),
+                    name: c.opts.name.clone().unwrap_or_default(),
                     is_spoke: true,
                     account: "$G",
                     ip: c.addr.ip().to_string(),

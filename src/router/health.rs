@@ -6,13 +6,14 @@
 //! own names for what nats-server has not (`store_used_bytes`, `forwards`, ...), and the
 //! rule for healthy: the store takes writes and, when an uplink is configured, the link is up
 //! or the data waiting for it is still within the store's budget (nothing refused, nothing
-//! lost). Must not: do network I/O. Hands off to: the monitor, which serialises them.
+//! evicted during this outage). Must not: do network I/O. Hands off to: the monitor, which serialises them.
 
 use serde::Serialize;
 
 use crate::jetstream::consumer::ConsumerInfo;
 use crate::jetstream::engine::{now, StoreSnapshot, StreamSnapshot};
 use crate::jetstream::response::StreamState;
+use crate::jetstream::source::MessageSource;
 use crate::jetstream::time::Timestamp;
 
 use super::forward::UplinkStatus;
@@ -316,7 +317,18 @@ impl Router {
         if status.connected {
             return None;
         }
-        let lost: u64 = status.forwards.iter().map(|f| f.lost).sum();
+        // Records evicted during this outage: the forwarder has not skipped them yet, so they
+        // sit between its cursor and the stream's first record. (Its `lost` counter is since
+        // start, so an old outage's loss does not make a later, healthy outage unhealthy.)
+        let js = self.js.as_ref()?;
+        let lost: u64 = status
+            .forwards
+            .iter()
+            .filter_map(|f| {
+                let stream = js.engine.stream(&f.stream)?;
+                Some(MessageSource::first_seq(stream).saturating_sub(f.cursor + 1))
+            })
+            .sum();
         (lost > 0).then(|| {
             format!("uplink is down and {lost} message(s) waiting for it were evicted: buffering is past the store's budget")
         })

@@ -6,7 +6,8 @@
 //! own names for what nats-server has not (`store_used_bytes`, `forwards`, ...), and the
 //! rule for healthy: the store takes writes and, when an uplink is configured, the link is up
 //! or the data waiting for it is still within the store's budget (nothing refused, nothing
-//! evicted during this outage). Must not: do network I/O. Hands off to: the monitor, which serialises them.
+//! evicted during this outage). Must not: do network I/O.
+//! Hands off to: the monitor, which serialises them.
 
 use serde::Serialize;
 

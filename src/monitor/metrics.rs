@@ -1,7 +1,8 @@
 //! `/metrics`: the Prometheus text exposition format 0.0.4, from the same snapshots the JSON
 //! endpoints serve.
 //!
-//! Owns: the metric names (all `leafd_`; counters end `_total`; units in the name: `_bytes`,
+//! Owns: the metric names (all `leafd_`; counters end `_total`, and only they do: the type is
+//! read from the name; units in the name: `_bytes`,
 //! `_seconds`), their `# HELP`/`# TYPE` lines, and escaping label values (`\`, `"` and
 //! newlines: stream and consumer names may hold odd characters). README "Monitoring" lists
 //! every name; keep the two in step. Must not: read the router or do I/O.
@@ -9,7 +10,10 @@
 
 use std::fmt::Write as _;
 
+use crate::jetstream::consumer::ConsumerInfo;
+use crate::jetstream::engine::StreamSnapshot;
 use crate::router::{JsSnapshot, UplinkStatus, Varz};
+use crate::uplink::ForwardStatus;
 
 /// What one scrape shows.
 #[derive(Debug)]
@@ -25,8 +29,17 @@ pub(crate) struct Scrape {
 /// Writes families one after the other; each family's samples follow its HELP and TYPE.
 struct Text(String);
 
+/// A family's samples: label pairs and value.
+type Samples<'a> = Vec<(Vec<(&'static str, &'a str)>, f64)>;
+
 impl Text {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
+    /// HELP and TYPE; the type follows from the name: `_total` is a counter, else a gauge.
+    fn family(&mut self, name: &str, help: &str) {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
         let help = help.replace('\\', "\\\\").replace('\n', "\\n");
         let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
     }
@@ -46,10 +59,20 @@ impl Text {
         let _ = writeln!(self.0, " {}", number(value));
     }
 
-    /// A family with one unlabelled sample.
-    fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
-        self.family(name, kind, help);
-        self.sample(name, &[], value);
+    /// Families with one unlabelled sample each: `(name, help, value)`.
+    fn scalars(&mut self, rows: &[(&str, &str, f64)]) {
+        for &(name, help, value) in rows {
+            self.family(name, help);
+            self.sample(name, &[], value);
+        }
+    }
+
+    /// One family with labelled samples.
+    fn labelled(&mut self, name: &str, help: &str, samples: Samples<'_>) {
+        self.family(name, help);
+        for (labels, value) in samples {
+            self.sample(name, &labels, value);
+        }
     }
 }
 
@@ -77,83 +100,77 @@ fn number(v: f64) -> String {
     }
 }
 
+fn f(n: u64) -> f64 {
+    n as f64
+}
+
 /// The whole exposition.
 pub(crate) fn render(s: &Scrape) -> String {
     let mut t = Text(String::with_capacity(4096));
     let v = &s.varz;
-    let f = |n: u64| n as f64;
-    t.one(
-        "leafd_connections",
-        "gauge",
-        "Open client connections.",
-        v.connections as f64,
-    );
-    t.one(
-        "leafd_accepted_connections_total",
-        "counter",
-        "Client connections accepted since start.",
-        f(v.total_connections),
-    );
-    t.one(
-        "leafd_subscriptions",
-        "gauge",
-        "Client subscriptions held.",
-        v.subscriptions as f64,
-    );
-    t.one(
-        "leafd_received_messages_total",
-        "counter",
-        "Messages received from clients.",
-        f(v.in_msgs),
-    );
-    t.one(
-        "leafd_received_bytes_total",
-        "counter",
-        "Payload bytes received from clients.",
-        f(v.in_bytes),
-    );
-    t.one(
-        "leafd_sent_messages_total",
-        "counter",
-        "Messages delivered to clients.",
-        f(v.out_msgs),
-    );
-    t.one(
-        "leafd_sent_bytes_total",
-        "counter",
-        "Payload bytes delivered to clients.",
-        f(v.out_bytes),
-    );
-    t.one(
-        "leafd_slow_consumers_total",
-        "counter",
-        "Connections closed as slow consumers.",
-        f(v.slow_consumers),
-    );
-    t.one(
-        "leafd_stale_connections_total",
-        "counter",
-        "Connections closed for unanswered PINGs.",
-        f(v.stale_connections),
-    );
-    t.one(
-        "leafd_resident_memory_bytes",
-        "gauge",
-        "Resident set size (VmRSS).",
-        f(v.mem),
-    );
-    t.one(
-        "leafd_resident_memory_peak_bytes",
-        "gauge",
-        "Peak resident set size since start (VmHWM).",
-        f(v.mem_peak),
-    );
-    t.one(
-        "leafd_uptime_seconds",
-        "gauge",
-        "Seconds since leafd started.",
-        (v.now.0.saturating_sub(v.start.0)) as f64 / 1e9,
-    );
+    let uptime = v.now.0.saturating_sub(v.start.0) as f64 / 1e9;
+    t.scalars(&[
+        (
+            "leafd_connections",
+            "Open client connections.",
+            v.connections as f64,
+        ),
+        (
+            "leafd_accepted_connections_total",
+            "Client connections accepted since start.",
+            f(v.total_connections),
+        ),
+        (
+            "leafd_subscriptions",
+            "Client subscriptions held.",
+            v.subscriptions as f64,
+        ),
+        (
+            "leafd_received_messages_total",
+            "Messages received from clients.",
+            f(v.in_msgs),
+        ),
+        (
+            "leafd_received_bytes_total",
+            "Payload bytes received from clients.",
+            f(v.in_bytes),
+        ),
+        (
+            "leafd_sent_messages_total",
+            "Messages delivered to clients.",
+            f(v.out_msgs),
+        ),
+        (
+            "leafd_sent_bytes_total",
+            "Payload bytes delivered to clients.",
+            f(v.out_bytes),
+        ),
+        (
+            "leafd_slow_consumers_total",
+            "Connections closed as slow consumers.",
+            f(v.slow_consumers),
+        ),
+        (
+            "leafd_stale_connections_total",
+            "Connections closed for unanswered PINGs.",
+            f(v.stale_connections),
+        ),
+        (
+            "leafd_resident_memory_bytes",
+            "Resident set size (VmRSS).",
+            f(v.mem),
+        ),
+        (
+            "leafd_resident_memory_peak_bytes",
+            "Peak resident set size since start (VmHWM).",
+            f(v.mem_peak),
+        ),
+        (
+            "leafd_uptime_seconds",
+            "Seconds since leafd started.",
+            uptime,
+        ),
+    ]);
     if let Some(j) = &s.js {
         js(&mut t, j);
     }
@@ -164,196 +181,145 @@ pub(crate) fn render(s: &Scrape) -> String {
 }
 
 fn js(t: &mut Text, j: &JsSnapshot) {
-    let f = |n: u64| n as f64;
-    let (streams, store) = (&j.streams, &j.store);
-    let (api_total, api_errors, evicted) = (j.api_total, j.api_errors, j.evicted);
-    t.one(
-        "leafd_store_used_bytes",
-        "gauge",
-        "What the store directory occupies on disk.",
-        f(store.used_bytes),
+    let st = &j.store;
+    t.scalars(&[
+        (
+            "leafd_store_used_bytes",
+            "What the store directory occupies on disk.",
+            f(st.used_bytes),
+        ),
+        (
+            "leafd_store_max_bytes",
+            "The store's disk budget (store.max_bytes).",
+            f(st.max_bytes),
+        ),
+        (
+            "leafd_store_max_messages",
+            "Most messages all streams may hold (store.max_msgs).",
+            f(st.max_msgs),
+        ),
+        (
+            "leafd_evicted_messages_total",
+            "Messages evicted by stream limits or store budgets.",
+            f(j.evicted),
+        ),
+        (
+            "leafd_jetstream_api_requests_total",
+            "JetStream API requests answered.",
+            f(j.api_total),
+        ),
+        (
+            "leafd_jetstream_api_errors_total",
+            "JetStream API requests answered with an error.",
+            f(j.api_errors),
+        ),
+        ("leafd_streams", "Streams.", j.streams.len() as f64),
+    ]);
+    let per_stream = |value: &dyn Fn(&StreamSnapshot) -> f64| -> Samples<'_> {
+        j.streams
+            .iter()
+            .map(|s| (vec![("stream", s.name.as_str())], value(s)))
+            .collect()
+    };
+    t.labelled(
+        "leafd_stream_messages",
+        "Messages in a stream.",
+        per_stream(&|s| f(s.state.messages)),
     );
-    t.one(
-        "leafd_store_max_bytes",
-        "gauge",
-        "The store's disk budget (store.max_bytes).",
-        f(store.max_bytes),
+    t.labelled(
+        "leafd_stream_bytes",
+        "Bytes in a stream.",
+        per_stream(&|s| f(s.state.bytes)),
     );
-    t.one(
-        "leafd_store_max_messages",
-        "gauge",
-        "Most messages all streams may hold (store.max_msgs).",
-        f(store.max_msgs),
-    );
-    t.one(
-        "leafd_evicted_messages_total",
-        "counter",
-        "Messages evicted by stream limits or store budgets.",
-        f(evicted),
-    );
-    t.one(
-        "leafd_jetstream_api_requests_total",
-        "counter",
-        "JetStream API requests answered.",
-        f(api_total),
-    );
-    t.one(
-        "leafd_jetstream_api_errors_total",
-        "counter",
-        "JetStream API requests answered with an error.",
-        f(api_errors),
-    );
-    t.one("leafd_streams", "gauge", "Streams.", streams.len() as f64);
-    t.family("leafd_stream_messages", "gauge", "Messages in a stream.");
-    for s in streams.iter() {
-        t.sample(
-            "leafd_stream_messages",
-            &[("stream", &s.name)],
-            f(s.state.messages),
-        );
-    }
-    t.family("leafd_stream_bytes", "gauge", "Bytes in a stream.");
-    for s in streams.iter() {
-        t.sample(
-            "leafd_stream_bytes",
-            &[("stream", &s.name)],
-            f(s.state.bytes),
-        );
-    }
-    t.family(
+    t.labelled(
         "leafd_stream_evicted_messages_total",
-        "counter",
         "Messages a stream's limits or a store budget evicted.",
+        per_stream(&|s| f(s.evicted_msgs)),
     );
-    for s in streams.iter() {
-        t.sample(
-            "leafd_stream_evicted_messages_total",
-            &[("stream", &s.name)],
-            f(s.evicted_msgs),
-        );
-    }
-    t.family(
+    let per_consumer = |value: &dyn Fn(&ConsumerInfo) -> f64| -> Samples<'_> {
+        let mut out = Vec::new();
+        for s in &j.streams {
+            for c in &s.consumers {
+                out.push((
+                    vec![("stream", s.name.as_str()), ("consumer", c.name.as_str())],
+                    value(c),
+                ));
+            }
+        }
+        out
+    };
+    t.labelled(
         "leafd_consumer_pending_messages",
-        "gauge",
         "Messages a consumer has not yet delivered (num_pending).",
+        per_consumer(&|c| f(c.num_pending)),
     );
-    for s in streams.iter() {
-        for c in &s.consumers {
-            t.sample(
-                "leafd_consumer_pending_messages",
-                &[("stream", &s.name), ("consumer", &c.name)],
-                f(c.num_pending),
-            );
-        }
-    }
-    t.family(
+    t.labelled(
         "leafd_consumer_ack_pending_messages",
-        "gauge",
         "Messages delivered and not yet acknowledged (num_ack_pending).",
+        per_consumer(&|c| f(c.num_ack_pending)),
     );
-    for s in streams.iter() {
-        for c in &s.consumers {
-            t.sample(
-                "leafd_consumer_ack_pending_messages",
-                &[("stream", &s.name), ("consumer", &c.name)],
-                f(c.num_ack_pending),
-            );
-        }
-    }
 }
 
 fn uplink(t: &mut Text, up: &UplinkStatus) {
-    let f = |n: u64| n as f64;
-    t.one(
-        "leafd_uplink_up",
-        "gauge",
-        "1 while the uplink to the hub is connected, else 0.",
-        f(u64::from(up.connected)),
-    );
-    t.one(
-        "leafd_uplink_connects_total",
-        "counter",
-        "Uplink links established since start.",
-        f(up.live.connects),
-    );
-    t.one(
-        "leafd_uplink_sent_messages_total",
-        "counter",
-        "Live messages sent to the hub.",
-        f(up.live.msgs_up),
-    );
-    t.one(
-        "leafd_uplink_received_messages_total",
-        "counter",
-        "Messages received from the hub.",
-        f(up.live.msgs_down),
-    );
-    t.one(
-        "leafd_uplink_dropped_messages_total",
-        "counter",
-        "Live messages dropped because the link's outbox was full.",
-        f(up.live.dropped),
-    );
-    t.family(
+    let live = &up.live;
+    t.scalars(&[
+        (
+            "leafd_uplink_up",
+            "1 while the uplink to the hub is connected, else 0.",
+            f(u64::from(up.connected)),
+        ),
+        (
+            "leafd_uplink_connects_total",
+            "Uplink links established since start.",
+            f(live.connects),
+        ),
+        (
+            "leafd_uplink_sent_messages_total",
+            "Live messages sent to the hub.",
+            f(live.msgs_up),
+        ),
+        (
+            "leafd_uplink_received_messages_total",
+            "Messages received from the hub.",
+            f(live.msgs_down),
+        ),
+        (
+            "leafd_uplink_dropped_messages_total",
+            "Live messages dropped because the link's outbox was full.",
+            f(live.dropped),
+        ),
+    ]);
+    let per_forward = |value: &dyn Fn(&ForwardStatus) -> f64| -> Samples<'_> {
+        up.forwards
+            .iter()
+            .map(|fw| (vec![("stream", fw.stream.as_str())], value(fw)))
+            .collect()
+    };
+    t.labelled(
         "leafd_forward_lag_messages",
-        "gauge",
         "Records of a forwarded stream the hub has not acknowledged.",
+        per_forward(&|fw| f(fw.pending_msgs)),
     );
-    for fw in &up.forwards {
-        t.sample(
-            "leafd_forward_lag_messages",
-            &[("stream", &fw.stream)],
-            f(fw.pending_msgs),
-        );
-    }
-    t.family(
+    t.labelled(
         "leafd_forward_lag_bytes",
-        "gauge",
         "Bytes of those records.",
+        per_forward(&|fw| f(fw.pending_bytes)),
     );
-    for fw in &up.forwards {
-        t.sample(
-            "leafd_forward_lag_bytes",
-            &[("stream", &fw.stream)],
-            f(fw.pending_bytes),
-        );
-    }
-    t.family(
+    t.labelled(
         "leafd_forward_lag_seconds",
-        "gauge",
         "Age of the oldest record the hub has not acknowledged (0 when none).",
+        per_forward(&|fw| fw.oldest_pending_age_secs),
     );
-    for fw in &up.forwards {
-        t.sample(
-            "leafd_forward_lag_seconds",
-            &[("stream", &fw.stream)],
-            fw.oldest_pending_age_secs,
-        );
-    }
-    t.family(
+    t.labelled(
         "leafd_forward_acked_messages_total",
-        "counter",
         "Records the hub acknowledged since start.",
+        per_forward(&|fw| f(fw.forwarded)),
     );
-    for fw in &up.forwards {
-        t.sample(
-            "leafd_forward_acked_messages_total",
-            &[("stream", &fw.stream)],
-            f(fw.forwarded),
-        );
-    }
-    t.family(
+    t.labelled(
         "leafd_forward_lost_messages_total",
-        "counter",
         "Records evicted locally before the hub acknowledged them.",
+        per_forward(&|fw| f(fw.lost)),
     );
-    for fw in &up.forwards {
-        t.sample(
-            "leafd_forward_lost_messages_total",
-            &[("stream", &fw.stream)],
-            f(fw.lost),
-        );
-    }
 }
 
 #[cfg(test)]
@@ -370,7 +336,7 @@ mod tests {
     #[test]
     fn samples_follow_their_family() {
         let mut t = Text(String::new());
-        t.family("leafd_stream_messages", "gauge", "Messages in a stream.");
+        t.family("leafd_stream_messages", "Messages in a stream.");
         t.sample("leafd_stream_messages", &[("stream", "S\"1")], 5.0);
         t.sample("leafd_x_seconds", &[], 0.25);
         assert_eq!(

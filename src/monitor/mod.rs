@@ -16,8 +16,9 @@
 //! | [`metrics`] | the Prometheus text exposition format |
 //!
 //! Every connection is bounded: at most `http.max_connections` at once (past it, as many
-//! again are answered `503` within a second, any more closed unanswered), a head of at most `http.max_request_head` bytes (`400`), all of
-//! it within `http.request_timeout` (else closed), one response, then close. Runs on the
+//! again are answered `503` within a second, any more closed unanswered), a head of at most
+//! `http.max_request_head` bytes (`400`), all of it within `http.request_timeout` (else
+//! closed), one response, then close. Runs on the
 //! server's `LocalExecutor`; a router borrow lives only inside one synchronous snapshot call.
 //! Must not: change broker state. Hands off to: the router's snapshot methods.
 

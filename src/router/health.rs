@@ -331,7 +331,10 @@ impl Router {
             })
             .sum();
         (lost > 0).then(|| {
-            format!("uplink is down and {lost} message(s) waiting for it were evicted: buffering is past the store's budget")
+            format!(
+                "uplink is down and {lost} message(s) waiting for it were evicted: \
+                 buffering is past the store's budget"
+            )
         })
     }
 }

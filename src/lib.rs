@@ -25,6 +25,7 @@
 //! | [`sublist`] | the subject → interest trie with a bounded result cache | router |
 //! | [`router`] | all broker state: clients, client authentication (`router/auth.rs`), subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`), the uplink's interest and live path (`router/uplink.rs`) and forwarders (`router/forward.rs`). Synchronous | sublist, protocol's encoders, jetstream, uplink |
 //! | [`link`] | sockets and timers: client connections (`client.rs`), the hub link with its dial/handshake/backoff loop (`uplink.rs`), and the read/write loops both share (`conn.rs`) | protocol, router |
+//! | [`monitor`] | the monitoring HTTP listener (`--http`): a strict HTTP/1.1 GET server, nats-server's `/varz` `/connz` `/subsz` `/jsz` `/leafz` `/healthz` JSON and `/metrics` (Prometheus text) from the router's snapshot methods (`router/varz.rs`, `router/connz.rs`, `router/health.rs`) | router |
 //! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor; the group-commit sync task and the JetStream timer task | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
 //! | [`jetstream`] | the `$JS.API` (byte-exact data layer), streams with limits and dedupe, pull consumers, and the engine that owns them. No sockets; syncs are handed to the server | store, router (via `Outgoing`) |
@@ -38,7 +39,7 @@
 //! The binary (`src/main.rs`: the CLI, signals, exit codes) and its logger (`src/logger.rs`:
 //! one stderr line per record, journald-aware) sit outside the library.
 //!
-//! Imports point one way: `main → server → link → {protocol, router}`, `router → {sublist,
+//! Imports point one way: `main → server → {link, monitor} → {protocol, router}`, `router → {sublist,
 //! protocol, jetstream}`, `jetstream → store`; everything may use `subject` and `config`. The codec never sees the router: the
 //! router takes the codec's parsed ops and uses its encoders to fill outboxes with wire bytes,
 //! so a message is encoded once, straight into every subscriber's buffer.
@@ -60,6 +61,7 @@ pub mod bench;
 pub mod config;
 pub mod jetstream;
 pub mod link;
+pub mod monitor;
 pub mod nkey;
 pub mod notify;
 pub mod protocol;

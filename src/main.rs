@@ -1,4 +1,4 @@
-//! The `leafd` binary: command line → [`Config`] → logger → bound listener → `server::run`.
+//! The `leafd` binary: command line → [`Config`] → logger → bound listeners → `server::run_with_monitor`.
 //!
 //! Owns: clap (the only place that knows it), setting up the logger (`logger.rs`), signal
 //! handling, and the one exit path: `main` → `run() -> Result<ExitCode, Box<dyn Error>>`; an
@@ -6,7 +6,7 @@
 //! at run time).
 //! The one deliberate exception: a second SIGINT/SIGTERM exits at once (see [`shutdown`]).
 //! Must not: hold broker logic or pass clap types into the library.
-//! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run`.
+//! Hands off to: `leafd::config` (flags become [`Overrides`]), `leafd::server::run_with_monitor`.
 
 mod logger;
 
@@ -36,7 +36,7 @@ Settings come in layers, each overriding the one before:
   1. built-in defaults
   2. a board profile: --board NAME, or board = \"NAME\" in the config file
   3. the config file: --config FILE (TOML)
-  4. the flags below (--listen, --store, --no-jetstream, -v, -q)
+  4. the flags below (--listen, --store, --http, --no-jetstream, -v, -q)
 `leafd check-config` shows the result; `leafd boards` lists the profiles.";
 
 const AFTER_LONG_HELP: &str = "\
@@ -47,6 +47,8 @@ Config file keys (TOML; an unknown key is an error):
   [jetstream] enabled, max_streams, max_consumers
   [auth]    token, timeout; [[auth.users]] user, password | nkey, [auth.users.permissions]
             publish, subscribe, allow_responses; [auth.default_permissions]
+  [http]    listen, max_connections, request_timeout, max_request_head (monitoring; off
+            unless listen or --http is set)
   [uplink]  urls, name, user, password, token, nkey_seed_file, creds_file, reconnect_min,
             reconnect_max, ping_interval; [uplink.tls] ca_file, cert_file, key_file,
             server_name; [[uplink.forward]] stream, subject_prefix
@@ -73,7 +75,8 @@ Examples:
   leafd --board rpi-zero-2w --store /var/lib/leafd
   leafd -c /etc/leafd/leafd.toml -v
   leafd check-config -c /etc/leafd/leafd.toml   validate and print the effective config
-  leafd --listen 127.0.0.1:0                    let the OS pick a port (logged at startup)";
+  leafd --listen 127.0.0.1:0                    let the OS pick a port (logged at startup)
+  leafd --http 127.0.0.1:8222                   also serve /varz, /connz, /healthz, /metrics";
 
 /// A small NATS-compatible message broker for edge and IoT gateways.
 #[derive(Debug, Parser)]
@@ -113,6 +116,13 @@ struct Settings {
     /// Keep streams and state in this directory [default: ./leafd-data]
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
+    /// Serve monitoring over HTTP on this address [default: off]
+    ///
+    /// GET /healthz, /varz, /connz, /subsz, /jsz, /leafz (nats-server's JSON) and /metrics
+    /// (Prometheus text). Wins over `[http] listen`. Port 0 lets the OS pick; the startup
+    /// line "monitoring on http://IP:PORT" shows it.
+    #[arg(long, value_name = "HOST:PORT")]
+    http: Option<String>,
     /// Serve core NATS only: no streams, no `$JS.API`, nothing written to the store
     #[arg(long)]
     no_jetstream: bool,
@@ -347,6 +357,7 @@ fn load(settings: &Settings) -> Result<(Config, Option<String>), ConfigError> {
         board: settings.board.clone(),
         listen: settings.listen.clone(),
         store_dir: settings.store.clone(),
+        http: settings.http.clone(),
         log_level: flag_level.or(env_level),
         jetstream: settings.no_jetstream.then_some(false),
     };
@@ -372,8 +383,19 @@ fn serve(settings: &Settings) -> Result<ExitCode, Box<dyn Error>> {
         "leafd {} listening for clients on {addr}",
         env!("CARGO_PKG_VERSION")
     );
+    let http = match &config.http.listen {
+        None => None,
+        Some(at) => {
+            let http = TcpListener::bind(at)
+                .map_err(|e| format!("cannot serve monitoring on {at}: {}", io_reason(&e)))?;
+            // Tests parse this line: keep "monitoring on http://IP:PORT" exactly.
+            info!("monitoring on http://{}", http.local_addr()?);
+            Some(http)
+        }
+    };
     log_settings(&config);
-    leafd::server::run_with_reloads(listener, config, shutdown(signals), reloads(settings)?)?;
+    let reloads = reloads(settings)?;
+    leafd::server::run_full(listener, http, config, shutdown(signals), reloads)?;
     info!("leafd stopped");
     Ok(ExitCode::SUCCESS)
 }

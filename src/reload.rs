@@ -3,7 +3,7 @@
 //!
 //! Changes at once: `[auth]` (users, passwords, nkeys, permissions; connections no longer
 //! admitted are closed, subscriptions no longer allowed removed, see `router/reload.rs`)
-//! and `log_level`. Everything else (the listener, store, JetStream, uplink, limits, board)
+//! and `log_level`. Everything else (the listeners, store, JetStream, uplink, limits, board)
 //! is bound into running state: a change there is logged as needing a restart and the
 //! running value stays.
 //!
@@ -100,6 +100,9 @@ fn needs_restart(running: &Config, new: &Config) -> Vec<&'static str> {
     }
     if running.limits != new.limits {
         keys.push("[limits]");
+    }
+    if running.http != new.http {
+        keys.push("[http]");
     }
     keys
 }

@@ -1,7 +1,8 @@
 //! `run`: wires the listener, the router and the connection tasks on one `LocalExecutor`.
 //!
 //! Owns: the executor, the accept loop and graceful shutdown.
-//! Hands off to: `link` (one task per connection) and `router` (the state they share);
+//! Hands off to: `link` (one task per connection), `monitor` (the HTTP listener, when
+//! configured) and `router` (the state they share);
 //! tells systemd (`notify`) when clients are being served and when shutdown begins.
 
 use std::cell::RefCell;
@@ -33,12 +34,15 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub enum ServerError {
     /// The listener could not be used.
     Listener(std::io::Error),
+    /// The monitoring listener could not be used.
+    Monitor(std::io::Error),
 }
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServerError::Listener(e) => write!(f, "client listener: {e}"),
+            ServerError::Monitor(e) => write!(f, "monitoring listener: {e}"),
         }
     }
 }
@@ -57,22 +61,38 @@ pub fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + 'static,
 ) -> Result<(), ServerError> {
-    run_with_reloads(listener, config, shutdown, futures_lite::stream::pending())
+    run_full(
+        listener,
+        None,
+        config,
+        shutdown,
+        futures_lite::stream::pending(),
+    )
 }
 
-/// [`run`], applying each config that arrives on `reloads` (main sends one per SIGHUP,
-/// parsed and validated; see [`crate::reload`] for what changes at run time).
+/// [`run`], also serving monitoring over HTTP on `http` (bound by the caller from
+/// `config.http.listen`) when given, and applying each config that arrives on `reloads`
+/// (main sends one per SIGHUP, parsed and validated; see [`crate::reload`] for what
+/// changes at run time).
 ///
 /// # Errors
-/// Fails only if the listener cannot be registered with the reactor.
-pub fn run_with_reloads(
+/// Fails only if a listener cannot be registered with the reactor.
+pub fn run_full(
     listener: TcpListener,
+    http: Option<TcpListener>,
     config: Config,
     shutdown: impl Future<Output = ()> + 'static,
     reloads: impl futures_lite::Stream<Item = Config> + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Listener)?;
     let listener = Async::new(listener).map_err(ServerError::Listener)?;
+    let http = match http {
+        Some(l) => {
+            let at = l.local_addr().map_err(ServerError::Monitor)?;
+            Some((Async::new(l).map_err(ServerError::Monitor)?, at))
+        }
+        None => None,
+    };
     let info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
     let router = Rc::new(RefCell::new(Router::new(info, config.limits.clone())));
     router.borrow_mut().set_auth(&config.auth);
@@ -120,11 +140,27 @@ pub fn run_with_reloads(
         config.clone(),
         reloads,
     )));
+    let monitor = http.map(|(l, at)| {
+        router.borrow_mut().set_http_addr(at);
+        l
+    });
     // The listener is registered and the store is open: connections queued in the backlog
     // are accepted as soon as the executor runs, so this is the moment to report readiness.
     notify::ready(&format!("serving clients on {addr}"));
     smol::block_on(ex.run(async {
-        future::or(accept_loop(&ex, &listener, &router), shutdown).await;
+        let serving = async {
+            match monitor {
+                Some(http) => {
+                    future::or(
+                        accept_loop(&ex, &listener, &router),
+                        crate::monitor::serve(&ex, http, router.clone(), &config),
+                    )
+                    .await
+                }
+                None => accept_loop(&ex, &listener, &router).await,
+            }
+        };
+        future::or(serving, shutdown).await;
         notify::stopping();
         drop(js_tasks);
         // A sync job still running on its thread finishes on its own; this one covers all.

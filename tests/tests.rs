@@ -45,6 +45,9 @@ mod kv_churn;
 mod lifecycle;
 /// max_payload (client and wire), 1 MiB messages, slow consumers.
 mod limits;
+/// The monitoring HTTP listener: /varz, /connz, /subsz, /healthz, /leafz as nats-server's;
+/// /jsz, forward lag, an unhealthy uplink and hostile input (leafd-only).
+mod monitor;
 /// Per-user publish/subscribe permissions, queue-group rules, allow_responses, the JS API.
 mod permissions;
 /// async-nats publish/subscribe: wildcards, queue groups, headers, unsubscribe_after, echo off.

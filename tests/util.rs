@@ -8,6 +8,7 @@
 mod broker;
 mod client;
 pub mod guest_mem;
+pub mod http;
 pub mod hub;
 pub mod js;
 pub mod proxy;
@@ -15,7 +16,7 @@ mod raw;
 
 use std::time::Duration;
 
-pub use broker::{AuthKind, Broker, ClientAuth, Limits, Perms, Uplink};
+pub use broker::{candidate_port, AuthKind, Broker, ClientAuth, Http, Limits, Perms, Uplink};
 pub use client::{client, client_with, next_msg, ready_msgs, sync, text, unique, within};
 pub use raw::{assert_bytes_eq, show, RawConn};
 

@@ -10,7 +10,7 @@
 //! know clap (`main` turns flags into [`Overrides`]).
 //! Hands off to: `main` (which builds it) and everyone else (who reads it).
 //!
-//! Submodules: `units` (sizes, durations), `file` (the TOML key layout), `boards` (embedded
+//! Submodules: `units` (sizes, durations), `file` (the TOML key layout), `http` (`[http]`), `boards` (embedded
 //! profiles), `validate` (ranges), `budget` (memory model), `error` ([`ConfigError`]).
 
 mod auth;
@@ -18,6 +18,7 @@ mod boards;
 mod budget;
 mod error;
 mod file;
+mod http;
 mod perms;
 mod store;
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub use auth::{is_bcrypt, AuthConfig, AuthUser, NkeyUser};
 pub use boards::{board_names, boards, boards_table, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;
+pub use http::HttpConfig;
 pub use perms::{Permissions, Responses, Rules};
 pub use store::{JetStreamConfig, StoreConfig, SyncMode};
 pub use units::{fmt_size, parse_level};
@@ -58,6 +60,8 @@ pub struct Config {
     pub uplink: UplinkConfig,
     /// Which clients may connect (`[auth]`).
     pub auth: AuthConfig,
+    /// The monitoring HTTP listener (`[http]`, `--http`).
+    pub http: HttpConfig,
     /// Every bound on memory and connections.
     pub limits: Limits,
     /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
@@ -115,6 +119,7 @@ impl Default for Config {
             jetstream: JetStreamConfig::default(),
             uplink: UplinkConfig::default(),
             auth: AuthConfig::default(),
+            http: HttpConfig::default(),
             limits: Limits::default(),
             log_level: log::LevelFilter::Info,
             board_budget: None,
@@ -154,6 +159,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--store DIR`.
     pub store_dir: Option<PathBuf>,
+    /// `--http HOST:PORT`: wins over `[http] listen`.
+    pub http: Option<String>,
     /// `-v`/`-vv`/`-q` (or `RUST_LOG`, as `main` decides).
     pub log_level: Option<log::LevelFilter>,
     /// `--no-jetstream` gives `Some(false)`: wins over `[jetstream] enabled`.
@@ -252,6 +259,22 @@ impl Config {
         let _ = writeln!(out, "max_consumers = {}", js.max_consumers);
         self.uplink_toml(&mut out);
         self.auth_toml(&mut out);
+        let h = &self.http;
+        let _ = writeln!(out, "\n[http]");
+        if let Some(listen) = &h.listen {
+            let _ = writeln!(out, "listen = {}", toml_str(listen));
+        }
+        let _ = writeln!(out, "max_connections = {}", h.max_connections);
+        let _ = writeln!(
+            out,
+            "request_timeout = {}",
+            toml_duration(h.request_timeout)
+        );
+        let _ = writeln!(
+            out,
+            "max_request_head = {}",
+            toml_size(h.max_request_head as u64)
+        );
         let l = &self.limits;
         let size = |n: usize| toml_size(n as u64);
         let _ = writeln!(out, "\n[limits]");
@@ -373,6 +396,9 @@ impl Overrides {
         }
         if let Some(dir) = &self.store_dir {
             config.store.dir = dir.clone();
+        }
+        if let Some(http) = &self.http {
+            config.http.listen = Some(http.clone());
         }
         if let Some(level) = self.log_level {
             config.log_level = level;

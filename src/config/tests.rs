@@ -80,11 +80,12 @@ fn file_overrides_board_and_names_its_board() {
 #[test]
 fn flags_override_file_and_board_flag_wins() {
     let text = "board = \"rpi-zero-2w\"\nlisten = \"127.0.0.1:4333\"\nlog_level = \"warn\"\n\
-                [store]\ndir = \"/var/lib/leafd\"\n";
+                [store]\ndir = \"/var/lib/leafd\"\n[http]\nlisten = \"127.0.0.1:8222\"\n";
     let flags = Overrides {
         board: Some("rpi4".into()),
         listen: Some("127.0.0.1:0".into()),
         store_dir: Some("/tmp/x".into()),
+        http: Some("127.0.0.1:9222".into()),
         log_level: Some(log::LevelFilter::Trace),
         config_file: None,
         jetstream: Some(false),
@@ -96,6 +97,38 @@ fn flags_override_file_and_board_flag_wins() {
     assert_eq!(c.store.dir, PathBuf::from("/tmp/x"));
     assert_eq!(c.log_level, log::LevelFilter::Trace);
     assert!(!c.jetstream.enabled);
+    assert_eq!(c.http.listen.as_deref(), Some("127.0.0.1:9222"));
+}
+
+#[test]
+fn http_keys_layer_and_are_checked() {
+    assert_eq!(from_file("").unwrap().http, super::HttpConfig::default());
+    assert_eq!(
+        super::HttpConfig::default().listen,
+        None,
+        "monitoring is off by default"
+    );
+    let text = "[http]\nlisten = \"127.0.0.1:8222\"\nmax_connections = 3\n\
+                request_timeout = \"500ms\"\nmax_request_head = \"4KiB\"\n";
+    let c = from_file(text).unwrap();
+    assert_eq!(c.http.listen.as_deref(), Some("127.0.0.1:8222"));
+    assert_eq!(c.http.max_connections, 3);
+    assert_eq!(c.http.request_timeout, Duration::from_millis(500));
+    assert_eq!(c.http.max_request_head, 4096);
+    let again = Config::from_sources(Some(("x", &c.to_toml())), &Overrides::default()).unwrap();
+    assert_eq!(again.http, c.http, "to_toml round-trips [http]");
+    for (bad, key) in [
+        ("[http]\nlisten = \"nope\"\n", "http.listen"),
+        ("[http]\nmax_connections = 0\n", "http.max_connections"),
+        (
+            "[http]\nrequest_timeout = \"1ms\"\n",
+            "http.request_timeout",
+        ),
+        ("[http]\nmax_request_head = 10\n", "http.max_request_head"),
+    ] {
+        let err = from_file(bad).unwrap_err().to_string();
+        assert!(err.contains(key), "{bad:?}: {err}");
+    }
 }
 
 #[test]

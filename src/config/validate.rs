@@ -32,6 +32,7 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
     )?;
     super::uplink::check(&c.uplink)?;
     super::auth::check(&c.auth)?;
+    super::http::check(&c.http)?;
 
     let l = &c.limits;
     count("limits.max_connections", l.max_connections, 1, 1_000_000)?;
@@ -153,7 +154,12 @@ fn check_server_name(name: &str) -> Result<(), ConfigError> {
 
 /// `IP:PORT`, `[IPv6]:PORT` or `hostname:PORT`; port 0 asks the OS for a free one.
 fn check_listen(listen: &str) -> Result<(), ConfigError> {
-    let bad = || ConfigError::invalid("listen", format!("expected HOST:PORT (got {listen:?})"));
+    check_addr("listen", listen)
+}
+
+/// [`check_listen`] for any address key.
+pub(crate) fn check_addr(key: &'static str, listen: &str) -> Result<(), ConfigError> {
+    let bad = || ConfigError::invalid(key, format!("expected HOST:PORT (got {listen:?})"));
     if listen.parse::<SocketAddr>().is_ok() {
         return Ok(());
     }

@@ -129,6 +129,7 @@ pub(crate) async fn read_loop<R: AsyncRead + Unpin>(
         let mut check = None;
         let stall = {
             let mut r = router.borrow_mut();
+            r.touch(id);
             loop {
                 match parser.parse(&buf[start..end]) {
                     Ok(Some((op, used))) => {

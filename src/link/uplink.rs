@@ -181,6 +181,7 @@ async fn session(
         HubStream::Plain(stream)
     };
     let id = router.borrow_mut().add_hub_link(addr, &connect.to_json());
+    router.borrow_mut().note_hub_name(id, &info.server_name);
     log::debug!(
         "uplink: connected to {url} ({addr}, hub {:?} nats-server {}, {}); announcing interest",
         info.server_name,

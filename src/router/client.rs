@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use serde::Deserialize;
 
@@ -213,6 +214,10 @@ pub(crate) struct Client {
     pub(crate) hub: bool,
     /// What the failed read said (TLS alerts arrive this way), for the hub link's log.
     pub(crate) read_error: Option<String>,
+    /// When it connected (`/connz` `start`).
+    pub(crate) start: Instant,
+    /// When it last sent anything (`/connz` `last_activity`; the link notes each read).
+    pub(crate) last_activity: Instant,
 }
 
 impl Client {
@@ -236,6 +241,8 @@ impl Client {
             stats: ClientStats::default(),
             hub: false,
             read_error: None,
+            start: Instant::now(),
+            last_activity: Instant::now(),
         }
     }
 

@@ -11,7 +11,9 @@
 
 mod auth;
 mod client;
+mod connz;
 mod forward;
+mod health;
 mod info;
 mod js;
 mod ops;
@@ -31,7 +33,9 @@ use crate::sublist::Sublist;
 
 pub use auth::BcryptCheck;
 pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
+pub use connz::{ConnInfo, Connz, ListOptions, SubDetail, Subsz, DEFAULT_LIST_LIMIT};
 pub use forward::{UplinkStatus, STATUS_SUBJECT};
+pub use health::{Health, JsSnapshot, Jsz, LeafInfo, Leafz};
 pub use info::{ServerInfo, NATS_COMPAT_VERSION};
 pub use outbox::Output;
 pub use reload::AuthReload;
@@ -110,6 +114,10 @@ pub struct Router {
     uplink: Option<uplink::UplinkState>,
     /// Client authentication, when `[auth]` asks for it.
     auth: Option<auth::Auth>,
+    /// When the router was made (`/varz` `start`, `uptime`).
+    started: std::time::Instant,
+    /// The monitoring listener's address, when there is one (`/varz` `http_host`).
+    http_addr: Option<SocketAddr>,
 }
 
 impl Router {
@@ -127,6 +135,21 @@ impl Router {
             js: None,
             uplink: None,
             auth: None,
+            started: std::time::Instant::now(),
+            http_addr: None,
+        }
+    }
+
+    /// Notes the monitoring listener's address, for `/varz`.
+    pub fn set_http_addr(&mut self, addr: SocketAddr) {
+        self.http_addr = Some(addr);
+    }
+
+    /// Notes that a connection sent something (`/connz` `last_activity`, `idle`); the link
+    /// calls it once per read.
+    pub fn touch(&mut self, id: ClientId) {
+        if let Some(c) = self.clients.get_mut(id.0) {
+            c.last_activity = std::time::Instant::now();
         }
     }
 

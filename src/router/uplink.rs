@@ -148,6 +148,14 @@ impl Router {
         client.out.wake_writer();
     }
 
+    /// Keeps the hub's INFO `server_name` (shown as the link's `name` in `/leafz` and
+    /// `/connz`).
+    pub fn note_hub_name(&mut self, id: ClientId, name: &str) {
+        if let Some(c) = self.clients.get_mut(id.0) {
+            c.opts.name = Some(name.to_owned());
+        }
+    }
+
     /// Registers the hub connection (no INFO is sent to it) and queues our CONNECT, every
     /// local interest, our loop-detection subject and the forwarders' inbox, then a PING
     /// whose PONG marks the end of the hub's interest burst.

@@ -35,6 +35,20 @@ def _template() -> str:
 _next_port = [None]
 
 
+def native_leafd_template() -> str:
+    """LEAFD_CMD's template when it runs leafd, else the leafd cargo built (for tests of
+    leafd's own features, which nats-server does not have)."""
+    cmd = _template()
+    if "nats-server" in cmd.split()[0]:
+        return f"{REPO}/target/debug/leafd --listen 127.0.0.1:{{port}} --store {{dir}}/store"
+    return cmd
+
+
+def candidate_port() -> int:
+    """A free port (see `_candidate_port`)."""
+    return _candidate_port()
+
+
 def _candidate_port() -> int:
     """A free port below Linux's ephemeral range, so client sockets cannot take it first."""
     low, span = 20000, 12000
@@ -67,16 +81,24 @@ def _reads_info(port: int) -> bool:
 
 
 class Broker:
-    def __init__(self, auth=None) -> None:
+    def __init__(self, auth=None, template=None, leafd_toml=None) -> None:
         """`auth`: None, {"token": T}, {"users": [(user, password[, permissions]), ...]} or
-        {"nkeys": [U...]}, written as
-        leafd's `[auth]` or nats-server's `authorization { }` (the template names the broker)."""
+        {"nkeys": [U...]}, written as leafd's `[auth]` or nats-server's `authorization { }`
+        (the template names the broker). `template`: a command template instead of
+        LEAFD_CMD's. `leafd_toml`: a leafd config file's text (leafd only; `{dir}` in it is
+        the broker's directory)."""
         self.dir = tempfile.mkdtemp(prefix="leafd-pytest-")
         self.log_path = os.path.join(self.dir, "broker.log")
-        self.template = _template()
+        self.template = template or _template()
         assert "{port}" in self.template, f"LEAFD_CMD needs a {{port}} placeholder: {self.template}"
         if auth is not None:
             self.template += " " + self._auth_config(auth)
+        if leafd_toml is not None:
+            assert "nats-server" not in self.template.split()[0], "leafd_toml is leafd's"
+            path = os.path.join(self.dir, "leafd.toml")
+            with open(path, "w") as f:
+                f.write(leafd_toml.replace("{dir}", self.dir))
+            self.template += f" --config {path}"
         self.port = 0
         self.proc = None
 

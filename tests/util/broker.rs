@@ -60,6 +60,19 @@ pub struct Limits {
     pub uplink: Option<Uplink>,
     /// Client authentication: leafd `[auth]`, nats-server `authorization { }`.
     pub auth: Option<ClientAuth>,
+    /// The monitoring listener on a port of its own: leafd `[http] listen`, nats-server
+    /// `http: "127.0.0.1:PORT"` (see [`Broker::http_addr`]).
+    pub http: Option<Http>,
+}
+
+/// The monitoring part of [`Limits`]; the bounds are leafd's own `[http]` keys (nats-server
+/// has none, so a test setting them is leafd-only).
+#[derive(Debug, Clone, Default)]
+pub struct Http {
+    /// `[http] max_connections`.
+    pub max_connections: Option<u32>,
+    /// `[http] request_timeout`.
+    pub request_timeout: Option<Duration>,
 }
 
 /// Who may connect, and how long they have to say so (`None`: the brokers' 2 s).
@@ -161,6 +174,7 @@ impl Limits {
             && self.store_max_msgs.is_none()
             && self.uplink.is_none()
             && self.auth.is_none()
+            && self.http.is_none()
     }
 
     /// `(key, value)` pairs, values already in the syntax both formats accept (integers, and
@@ -201,7 +215,7 @@ impl Kind {
     }
 
     /// Writes `limits` in this broker's config format and returns the flag that loads it.
-    fn config_flag(self, dir: &std::path::Path, limits: &Limits) -> String {
+    fn config_flag(self, dir: &std::path::Path, limits: &Limits, http_port: Option<u16>) -> String {
         let (file, text, flag) = match self {
             Kind::Leafd => {
                 let mut t = String::new();
@@ -282,6 +296,15 @@ impl Kind {
                         }
                     }
                 }
+                if let (Some(h), Some(port)) = (&limits.http, http_port) {
+                    let _ = writeln!(t, "[http]\nlisten = \"127.0.0.1:{port}\"");
+                    if let Some(n) = h.max_connections {
+                        let _ = writeln!(t, "max_connections = {n}");
+                    }
+                    if let Some(d) = h.request_timeout {
+                        let _ = writeln!(t, "request_timeout = \"{}ms\"", d.as_millis());
+                    }
+                }
                 ("leafd.toml", t, "--config")
             }
             Kind::NatsServer => {
@@ -355,6 +378,13 @@ impl Kind {
                     };
                     let _ = writeln!(t, "authorization {{ {what}{timeout} }}");
                 }
+                if let (Some(h), Some(port)) = (&limits.http, http_port) {
+                    assert!(
+                        h.max_connections.is_none() && h.request_timeout.is_none(),
+                        "[http] bounds are leafd's; this test cannot run against nats-server"
+                    );
+                    let _ = writeln!(t, "http: \"127.0.0.1:{port}\"");
+                }
                 ("nats-server.conf", t, "-c")
             }
         };
@@ -415,6 +445,8 @@ pub struct Broker {
     log_path: PathBuf,
     /// Set once a panic message already carried the log, so drop does not print it again.
     log_shown: bool,
+    /// The monitoring port, when [`Limits::http`] asked for one.
+    http_port: Option<u16>,
 }
 
 impl Broker {
@@ -456,8 +488,10 @@ impl Broker {
                 .replace("{dir}/store", &store)
                 .replace("{dir}/js", &store);
         }
+        let http_port = limits.http.as_ref().map(|_| candidate_port());
         if !limits.is_default() {
-            template = format!("{template} {}", kind.config_flag(dir.path(), &limits));
+            let flag = kind.config_flag(dir.path(), &limits, http_port);
+            template = format!("{template} {flag}");
         }
         let log_path = dir.path().join("broker.log");
         let mut broker = Broker {
@@ -467,6 +501,7 @@ impl Broker {
             dir,
             log_path,
             log_shown: false,
+            http_port,
         };
         for attempt in 1..=START_ATTEMPTS {
             broker.port = candidate_port();
@@ -513,6 +548,12 @@ impl Broker {
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The monitoring listener's address (the test asked for it in [`Limits::http`]).
+    pub fn http_addr(&self) -> SocketAddr {
+        let port = self.http_port.expect("start the broker with Limits::http");
+        SocketAddr::from(([127, 0, 0, 1], port))
     }
 
     pub fn addr(&self) -> SocketAddr {

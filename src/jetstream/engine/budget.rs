@@ -41,7 +41,7 @@ impl JetStream {
     }
 
     /// What the store occupies on disk now.
-    fn disk_used(&self) -> u64 {
+    pub(super) fn disk_used(&self) -> u64 {
         let streams: u64 = self.slots.iter().map(|(_, s)| s.stream.disk_bytes()).sum();
         streams + du(self.meta.path())
     }

@@ -15,6 +15,7 @@
 //! | `commit` | publishes into streams, pending acks, sync jobs and their completion |
 //! | `persist` | what goes into the metadata store and how the engine is rebuilt from it |
 //! | `budget` | the store's disk budget: measuring, evicting, refusing |
+//! | `monitor` | read-only snapshots for the HTTP monitor: streams, consumers, store use, health |
 //! | `evictions` | logging what limits removed: once, then a summary per 10 s |
 //! | `push` | push consumers' subscriber interest and flow-control replies |
 //! | `interest` | interest retention: when acknowledged messages go |
@@ -35,6 +36,7 @@ mod consumers;
 mod evictions;
 pub mod forward;
 mod interest;
+mod monitor;
 mod persist;
 mod push;
 mod streams;
@@ -59,6 +61,7 @@ use super::stream::Stream;
 use super::time::Timestamp;
 
 pub use commit::{SyncJob, SyncOutcome};
+pub use monitor::{StoreSnapshot, StreamSnapshot};
 
 /// Where the engine keeps its files and how hard it tries to keep them.
 #[derive(Debug, Clone)]

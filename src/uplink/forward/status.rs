@@ -67,6 +67,15 @@ impl Forwarder {
         } else {
             self.rate_mark = Some((now, self.forwarded));
         }
+        // Records removed while the link is down are counted once the forwarder next sends
+        // (`skip_lost`); until then they are shown here already, so monitoring sees the loss
+        // while it happens.
+        let unskipped = match src {
+            Some(src) if self.in_flight.is_empty() => {
+                src.first_seq().saturating_sub(self.cursor + 1)
+            }
+            _ => 0,
+        };
         let (pending_msgs, pending_bytes, oldest) = match src {
             Some(src) => {
                 let (n, b) = src.pending_from(self.cursor + 1);
@@ -98,7 +107,7 @@ impl Forwarder {
             window: self.window,
             forwarded: self.forwarded,
             duplicates: self.duplicates,
-            lost: self.lost,
+            lost: self.lost + unskipped,
             rate: self.rate,
             in_flight_bytes: self.in_flight_bytes,
             acked_bytes_per_sec: self.ack_rate as u64,

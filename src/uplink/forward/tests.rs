@@ -561,6 +561,22 @@ fn link_down_clears_in_flight_and_resending_restarts_after_the_cursor() {
 }
 
 #[test]
+fn records_removed_while_the_link_is_down_show_as_lost_at_once() {
+    let now = Instant::now();
+    let mut src = Mem::with(10);
+    let mut fw = forwarder(0);
+    assert_eq!(status(&mut fw, &src, now).lost, 0);
+    src.remove_through(4);
+    let st = status(&mut fw, &src, now);
+    assert_eq!((st.lost, st.pending_msgs), (4, 6));
+    // Once linked, the same four are counted by the skip, not twice.
+    fw.link_ready();
+    resolve(&mut fw, &src, now, None);
+    pump(&mut fw, &src, now);
+    assert_eq!(status(&mut fw, &src, now).lost, 4);
+}
+
+#[test]
 fn records_removed_before_forwarding_are_counted_lost_and_skipped() {
     let now = Instant::now();
     let mut src = Mem::with(10);

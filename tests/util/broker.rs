@@ -581,7 +581,7 @@ impl Broker {
     /// refused to. Returns whether it reloaded.
     pub fn reload(&mut self, limits: &Limits) -> bool {
         let kind = Kind::of(&self.template);
-        let flag = kind.config_flag(self.dir.path(), limits);
+        let flag = kind.config_flag(self.dir.path(), limits, self.http_port);
         assert!(
             self.template.contains(&flag),
             "reload needs a broker started with a config file (non-default Limits)"

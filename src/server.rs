@@ -20,6 +20,7 @@ use crate::jetstream::{
     engine::{JetStream, Settings, SyncJob},
 };
 use crate::link;
+use crate::link::tls_server::ClientTls;
 use crate::notify;
 use crate::router::{CloseReason, Router, ServerInfo};
 use crate::store::LogConfig;
@@ -33,12 +34,15 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub enum ServerError {
     /// The listener could not be used.
     Listener(std::io::Error),
+    /// `[tls]` names a file that cannot be read or used (the text names it).
+    Tls(String),
 }
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ServerError::Listener(e) => write!(f, "client listener: {e}"),
+            ServerError::Tls(e) => write!(f, "client TLS: {e}"),
         }
     }
 }
@@ -51,7 +55,7 @@ impl std::error::Error for ServerError {}
 /// The listener is bound by the caller, so tests can bind port 0.
 ///
 /// # Errors
-/// Fails only if the listener cannot be registered with the reactor.
+/// The listener cannot be registered with the reactor, or `[tls]` files cannot be used.
 pub fn run(
     listener: TcpListener,
     config: Config,
@@ -59,7 +63,32 @@ pub fn run(
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr().map_err(ServerError::Listener)?;
     let listener = Async::new(listener).map_err(ServerError::Listener)?;
-    let info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
+    // Read once, here, so a bad file stops startup; a reload would `replace` the config.
+    let tls = match &config.tls {
+        Some(t) => {
+            let tls = ClientTls::load(t).map_err(ServerError::Tls)?;
+            log::info!(
+                "clients must use TLS{}{} (handshake timeout {:?})",
+                if t.verify {
+                    " with a certificate from tls.ca_file"
+                } else {
+                    ""
+                },
+                if t.handshake_first {
+                    ", handshake before INFO"
+                } else {
+                    ""
+                },
+                t.timeout
+            );
+            Some(Rc::new(tls))
+        }
+        None => None,
+    };
+    let mut info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
+    if let Some(t) = &config.tls {
+        info.set_tls(true, t.verify);
+    }
     let router = Rc::new(RefCell::new(Router::new(info, config.limits.clone())));
     router.borrow_mut().set_auth(&config.auth);
     if config.auth.enabled() {
@@ -105,7 +134,7 @@ pub fn run(
     // are accepted as soon as the executor runs, so this is the moment to report readiness.
     notify::ready(&format!("serving clients on {addr}"));
     smol::block_on(ex.run(async {
-        future::or(accept_loop(&ex, &listener, &router), shutdown).await;
+        future::or(accept_loop(&ex, &listener, &router, tls.as_ref()), shutdown).await;
         notify::stopping();
         drop(js_tasks);
         // A sync job still running on its thread finishes on its own; this one covers all.
@@ -207,6 +236,7 @@ async fn accept_loop(
     ex: &LocalExecutor<'_>,
     listener: &Async<TcpListener>,
     router: &Rc<RefCell<Router>>,
+    tls: Option<&Rc<ClientTls>>,
 ) {
     loop {
         match listener.accept().await {
@@ -215,8 +245,13 @@ async fn accept_loop(
                 if let Err(e) = stream.get_ref().set_nodelay(true) {
                     log::debug!("{addr}: set_nodelay: {e}");
                 }
-                ex.spawn(link::client::serve(stream, addr, router.clone()))
-                    .detach();
+                ex.spawn(link::client::serve(
+                    stream,
+                    addr,
+                    router.clone(),
+                    tls.cloned(),
+                ))
+                .detach();
             }
             Err(e) => {
                 log::warn!("accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::auth::AuthLayer;
+use super::tls::TlsLayer;
 use super::units::{Dur, Level, Size};
 use super::uplink::UplinkLayer;
 use super::{Config, ConfigError, JetStreamConfig, Limits, StoreConfig, SyncMode};
@@ -29,6 +30,7 @@ pub(crate) struct FileLayer {
     pub(crate) jetstream: Option<JetStreamLayer>,
     pub(crate) uplink: Option<UplinkLayer>,
     pub(crate) auth: Option<AuthLayer>,
+    pub(crate) tls: Option<TlsLayer>,
     pub(crate) limits: Option<LimitsLayer>,
 }
 
@@ -128,6 +130,9 @@ impl FileLayer {
         }
         if let Some(auth) = self.auth {
             config.auth = auth.into_config()?;
+        }
+        if let Some(tls) = self.tls {
+            config.tls = Some(tls.into_config()?);
         }
         match self.limits {
             Some(limits) => limits.apply(&mut config.limits),

@@ -21,6 +21,7 @@ mod file;
 mod store;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod units;
 mod uplink;
 mod validate;
@@ -34,6 +35,7 @@ pub use boards::{board_names, boards, boards_table, BoardProfile};
 pub use budget::MemoryEstimate;
 pub use error::ConfigError;
 pub use store::{JetStreamConfig, StoreConfig, SyncMode};
+pub use tls::{TlsConfig, DEFAULT_TLS_TIMEOUT};
 pub use units::{fmt_size, parse_level};
 pub use uplink::{parse_hub_url, Forward, UplinkAuth, UplinkConfig, UplinkTls, DEFAULT_LEAF_PORT};
 
@@ -56,6 +58,8 @@ pub struct Config {
     pub uplink: UplinkConfig,
     /// Which clients may connect (`[auth]`).
     pub auth: AuthConfig,
+    /// TLS on the client port (`[tls]`); plain TCP when `None`.
+    pub tls: Option<TlsConfig>,
     /// Every bound on memory and connections.
     pub limits: Limits,
     /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
@@ -113,6 +117,7 @@ impl Default for Config {
             jetstream: JetStreamConfig::default(),
             uplink: UplinkConfig::default(),
             auth: AuthConfig::default(),
+            tls: None,
             limits: Limits::default(),
             log_level: log::LevelFilter::Info,
             board_budget: None,
@@ -250,6 +255,7 @@ impl Config {
         let _ = writeln!(out, "max_consumers = {}", js.max_consumers);
         self.uplink_toml(&mut out);
         self.auth_toml(&mut out);
+        self.tls_toml(&mut out);
         let l = &self.limits;
         let size = |n: usize| toml_size(n as u64);
         let _ = writeln!(out, "\n[limits]");
@@ -297,6 +303,23 @@ impl Config {
         for key in &a.nkeys {
             let _ = writeln!(out, "\n[[auth.users]]\nnkey = {}", toml_str(key));
         }
+    }
+
+    /// `[tls]` when the client port serves TLS (file paths only; keys are never read here).
+    fn tls_toml(&self, out: &mut String) {
+        let Some(t) = &self.tls else {
+            return;
+        };
+        let path = |p: &std::path::Path| toml_str(&p.to_string_lossy());
+        let _ = writeln!(out, "\n[tls]");
+        let _ = writeln!(out, "cert_file = {}", path(&t.cert_file));
+        let _ = writeln!(out, "key_file = {}", path(&t.key_file));
+        if let Some(ca) = &t.ca_file {
+            let _ = writeln!(out, "ca_file = {}", path(ca));
+        }
+        let _ = writeln!(out, "verify = {}", t.verify);
+        let _ = writeln!(out, "handshake_first = {}", t.handshake_first);
+        let _ = writeln!(out, "timeout = {}", toml_duration(t.timeout));
     }
 
     /// `[uplink]` when one is configured; credentials are shown as `<redacted>`.

@@ -32,6 +32,7 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
     )?;
     super::uplink::check(&c.uplink)?;
     super::auth::check(&c.auth)?;
+    super::tls::check(c.tls.as_ref())?;
 
     let l = &c.limits;
     count("limits.max_connections", l.max_connections, 1, 1_000_000)?;

@@ -46,6 +46,9 @@ pub enum CloseReason {
     AuthViolation,
     /// No CONNECT within the auth timeout.
     AuthTimeout,
+    /// The TLS handshake failed or did not finish within `[tls] timeout` (nats-server's
+    /// `TLS Handshake Failure`; no `-ERR` is written, as nats-server writes none).
+    TlsHandshake,
 }
 
 impl CloseReason {
@@ -58,6 +61,7 @@ impl CloseReason {
                 | CloseReason::SlowConsumerWriteDeadline
                 | CloseReason::ReadError
                 | CloseReason::WriteError
+                | CloseReason::TlsHandshake
         )
     }
 }
@@ -78,6 +82,7 @@ impl fmt::Display for CloseReason {
             CloseReason::ServerShutdown => "server shutdown",
             CloseReason::AuthViolation => "authorization violation",
             CloseReason::AuthTimeout => "authentication timeout",
+            CloseReason::TlsHandshake => "TLS handshake failure",
         })
     }
 }

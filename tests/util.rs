@@ -10,12 +10,13 @@ mod client;
 pub mod guest_mem;
 pub mod hub;
 pub mod js;
+pub mod pki;
 pub mod proxy;
 mod raw;
 
 use std::time::Duration;
 
-pub use broker::{AuthKind, Broker, ClientAuth, Limits, Uplink};
+pub use broker::{AuthKind, Broker, ClientAuth, Limits, ServerTls, Uplink};
 pub use client::{client, client_with, next_msg, ready_msgs, sync, text, unique, within};
 pub use raw::{assert_bytes_eq, show, RawConn};
 

@@ -170,11 +170,13 @@ pub(crate) async fn start(
     Err(failed)
 }
 
-/// Whether a handshake error is the peer not speaking TLS at all.
+/// Whether a handshake error is the peer not speaking TLS at all, or leaving before it
+/// said anything (a port check, a health probe).
 fn is_probe(e: &std::io::Error) -> bool {
-    e.get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)))
+    e.kind() == std::io::ErrorKind::UnexpectedEof
+        || e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)))
 }
 
 /// Writes what the router queued for `id` (its INFO, and an `-ERR` if it is already

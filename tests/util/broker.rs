@@ -60,6 +60,23 @@ pub struct Limits {
     pub uplink: Option<Uplink>,
     /// Client authentication: leafd `[auth]`, nats-server `authorization { }`.
     pub auth: Option<ClientAuth>,
+    /// TLS on the client port: leafd `[tls]`, nats-server `tls { }`.
+    pub tls: Option<ServerTls>,
+}
+
+/// TLS on the client port, the keys both brokers share.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// The CA client certificates must chain to (with `verify`).
+    pub ca_file: Option<PathBuf>,
+    /// Require a client certificate.
+    pub verify: bool,
+    /// TLS handshake before INFO.
+    pub handshake_first: bool,
+    /// Handshake timeout (`None`: the brokers' 2 s).
+    pub timeout_ms: Option<u64>,
 }
 
 /// Who may connect, and how long they have to say so (`None`: the brokers' 2 s).
@@ -111,6 +128,7 @@ impl Limits {
             && self.store_max_msgs.is_none()
             && self.uplink.is_none()
             && self.auth.is_none()
+            && self.tls.is_none()
     }
 
     /// `(key, value)` pairs, values already in the syntax both formats accept (integers, and
@@ -217,6 +235,19 @@ impl Kind {
                         }
                     }
                 }
+                if let Some(tls) = &limits.tls {
+                    let _ = writeln!(
+                        t,
+                        "[tls]\ncert_file = {:?}\nkey_file = {:?}\nverify = {}\nhandshake_first = {}",
+                        tls.cert_file, tls.key_file, tls.verify, tls.handshake_first
+                    );
+                    if let Some(ca) = &tls.ca_file {
+                        let _ = writeln!(t, "ca_file = {ca:?}");
+                    }
+                    if let Some(ms) = tls.timeout_ms {
+                        let _ = writeln!(t, "timeout = \"{ms}ms\"");
+                    }
+                }
                 ("leafd.toml", t, "--config")
             }
             Kind::NatsServer => {
@@ -272,6 +303,19 @@ impl Kind {
                         }
                     };
                     let _ = writeln!(t, "authorization {{ {what}{timeout} }}");
+                }
+                if let Some(tls) = &limits.tls {
+                    let mut keys = format!(
+                        "cert_file: {:?}, key_file: {:?}, verify: {}, handshake_first: {}",
+                        tls.cert_file, tls.key_file, tls.verify, tls.handshake_first
+                    );
+                    if let Some(ca) = &tls.ca_file {
+                        let _ = write!(keys, ", ca_file: {ca:?}");
+                    }
+                    if let Some(ms) = tls.timeout_ms {
+                        let _ = write!(keys, ", timeout: {}", ms as f64 / 1000.0);
+                    }
+                    let _ = writeln!(t, "tls {{ {keys} }}");
                 }
                 ("nats-server.conf", t, "-c")
             }
@@ -333,6 +377,8 @@ pub struct Broker {
     log_path: PathBuf,
     /// Set once a panic message already carried the log, so drop does not print it again.
     log_shown: bool,
+    /// The broker sends no plaintext INFO (TLS handshake first): ready means accepting.
+    tls_first: bool,
 }
 
 impl Broker {
@@ -385,6 +431,7 @@ impl Broker {
             dir,
             log_path,
             log_shown: false,
+            tls_first: limits.tls.as_ref().is_some_and(|t| t.handshake_first),
         };
         for attempt in 1..=START_ATTEMPTS {
             broker.port = candidate_port();
@@ -516,7 +563,12 @@ impl Broker {
                 self.child = None;
                 return Err(StartError::Exited(status));
             }
-            if reads_info(self.addr()) {
+            let up = if self.tls_first {
+                TcpStream::connect_timeout(&self.addr(), Duration::from_millis(500)).is_ok()
+            } else {
+                reads_info(self.addr())
+            };
+            if up {
                 // Another process answering on the port would leave our child exiting.
                 let child = self.child.as_mut().expect("spawned above");
                 if let Ok(Some(status)) = child.try_wait() {

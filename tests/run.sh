@@ -103,6 +103,8 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 step "apt packages"
 MISSING=()
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then MISSING+=(python3-venv); fi
+# tests/py/test_tls.py makes its throwaway certificates with the openssl CLI.
+command -v openssl >/dev/null || MISSING+=(openssl)
 if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
     for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf \
         libc6-dev-armhf-cross; do

@@ -66,21 +66,62 @@ def _reads_info(port: int) -> bool:
         return False
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class Broker:
-    def __init__(self, auth=None) -> None:
+    def __init__(self, auth=None, tls=None) -> None:
         """`auth`: None, {"token": T}, {"users": [(user, password), ...]} or {"nkeys": [U...]}, written as
-        leafd's `[auth]` or nats-server's `authorization { }` (the template names the broker)."""
+        leafd's `[auth]` or nats-server's `authorization { }` (the template names the broker).
+        `tls`: None or {"cert_file", "key_file", and optionally "ca_file", "verify",
+        "handshake_first", "timeout" (seconds)}, written as leafd's `[tls]` or nats-server's
+        `tls { }`."""
         self.dir = tempfile.mkdtemp(prefix="leafd-pytest-")
         self.log_path = os.path.join(self.dir, "broker.log")
         self.template = _template()
         assert "{port}" in self.template, f"LEAFD_CMD needs a {{port}} placeholder: {self.template}"
-        if auth is not None:
-            self.template += " " + self._auth_config(auth)
+        self.tls_first = bool(tls and tls.get("handshake_first"))
+        if auth is not None or tls is not None:
+            self.template += " " + self._config(auth, tls)
         self.port = 0
         self.proc = None
 
-    def _auth_config(self, auth) -> str:
+    def _config(self, auth, tls) -> str:
         nats_server = "nats-server" in self.template.split()[0]
+        text = ""
+        if auth is not None:
+            text, name, flag = self._auth_config(auth, nats_server)
+        else:
+            name, flag = ("nats-server.conf", "-c") if nats_server else ("leafd.toml", "--config")
+        if tls is not None:
+            text += self._tls_config(tls, nats_server)
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return f"{flag} {path}"
+
+    @staticmethod
+    def _tls_config(tls, nats_server) -> str:
+        keys = [("cert_file", json.dumps(str(tls["cert_file"]))), ("key_file", json.dumps(str(tls["key_file"])))]
+        if tls.get("ca_file"):
+            keys.append(("ca_file", json.dumps(str(tls["ca_file"]))))
+        keys.append(("verify", "true" if tls.get("verify") else "false"))
+        keys.append(("handshake_first", "true" if tls.get("handshake_first") else "false"))
+        if nats_server:
+            if "timeout" in tls:
+                keys.append(("timeout", str(tls["timeout"])))
+            return "tls { " + ", ".join(f"{k}: {v}" for k, v in keys) + " }\n"
+        if "timeout" in tls:
+            keys.append(("timeout", json.dumps(f'{int(tls["timeout"] * 1000)}ms')))
+        return "[tls]\n" + "".join(f"{k} = {v}\n" for k, v in keys)
+
+    @staticmethod
+    def _auth_config(auth, nats_server):
         if nats_server:
             if "token" in auth:
                 body = f'token: {json.dumps(auth["token"])}'
@@ -103,10 +144,7 @@ class Broker:
                     for u, p in auth["users"]
                 )
             name, flag = "leafd.toml", "--config"
-        path = os.path.join(self.dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return f"{flag} {path}"
+        return text, name, flag
 
     @property
     def url(self) -> str:
@@ -141,7 +179,8 @@ class Broker:
         while True:
             if self.proc.poll() is not None:
                 return False
-            if _reads_info(self.port):
+            # A TLS-first broker sends no plaintext INFO: accepting connections is ready.
+            if _accepts(self.port) if self.tls_first else _reads_info(self.port):
                 return self.proc.poll() is None
             if time.monotonic() >= deadline:
                 self.stop()

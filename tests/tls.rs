@@ -158,7 +158,7 @@ async fn mutual_tls_takes_a_certificate_from_its_ca_only() {
 #[tokio::test]
 async fn handshake_first_serves_tls_first_clients_and_sends_no_plaintext() {
     let pki = Pki::new();
-    let broker = tls_broker(&pki, false, true, Some(500));
+    let broker = tls_broker(&pki, false, true, Some(1000));
     let nc = client_with(&broker, trusting(&pki).tls_first()).await;
     round_trip(&nc, "tls.first").await;
     // A plaintext client waits for an INFO that never comes, and is closed at the timeout.
@@ -175,7 +175,7 @@ async fn handshake_first_serves_tls_first_clients_and_sends_no_plaintext() {
     .expect("reader thread");
     assert!(got.0.is_empty(), "a TLS-first server sent {:?}", got.0);
     assert!(
-        got.1 >= Duration::from_millis(450) && got.1 < timeout(),
+        got.1 >= Duration::from_millis(900) && got.1 < timeout(),
         "closed after {:?}",
         got.1
     );

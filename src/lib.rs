@@ -23,8 +23,8 @@
 //! | [`subject`] | `Subject`/`Filter` newtypes, validation, tokenising | everyone |
 //! | [`protocol`] | the NATS wire codec: bytes → [`protocol::Op`], frames → bytes. No I/O | router, link |
 //! | [`sublist`] | the subject → interest trie with a bounded result cache | router |
-//! | [`router`] | all broker state: clients, client authentication (`router/auth.rs`), subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`), the uplink's interest and live path (`router/uplink.rs`) and forwarders (`router/forward.rs`). Synchronous | sublist, protocol's encoders, jetstream, uplink |
-//! | [`link`] | sockets and timers: client connections (`client.rs`), the hub link with its dial/handshake/backoff loop (`uplink.rs`), and the read/write loops both share (`conn.rs`) | protocol, router |
+//! | [`router`] | all broker state: clients, client authentication (`router/auth.rs`, with certificate-named users in `router/cert_map.rs`), subscriptions, queue groups, outboxes, slow-consumer policy, the JetStream engine handle (`router/js.rs`), the uplink's interest and live path (`router/uplink.rs`) and forwarders (`router/forward.rs`). Synchronous | sublist, protocol's encoders, jetstream, uplink |
+//! | [`link`] | sockets and timers: client connections (`client.rs`) with TLS on the client port (`tls_server.rs`, names read from client certificates in `x509.rs`), the hub link with its dial/handshake/backoff loop (`uplink.rs`), and the read/write loops both share (`conn.rs`) | protocol, router |
 //! | [`server`] | `run(listener, config, shutdown)`: wires everything on the executor; the group-commit sync task and the JetStream timer task | link, router |
 //! | [`config`] | CLI flags + TOML file + board profile → validated plain data with every limit | everyone |
 //! | [`jetstream`] | the `$JS.API` (byte-exact data layer), streams with limits and dedupe, pull consumers, and the engine that owns them. No sockets; syncs are handed to the server | store, router (via `Outgoing`) |

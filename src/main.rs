@@ -46,8 +46,8 @@ Config file keys (TOML; an unknown key is an error):
             meta_cache, segment_bytes
   [jetstream] enabled, max_streams, max_consumers
   [auth]    token, timeout; [[auth.users]] user, password | nkey
-  [tls]     cert_file, key_file, ca_file, verify, handshake_first, timeout (TLS on the
-            client port; verify_and_map: not yet)
+  [tls]     cert_file, key_file, ca_file, verify, verify_and_map, handshake_first, timeout
+            (TLS on the client port)
   [uplink]  urls, name, user, password, token, nkey_seed_file, creds_file, reconnect_min,
             reconnect_max, ping_interval; [uplink.tls] ca_file, cert_file, key_file,
             server_name; [[uplink.forward]] stream, subject_prefix

@@ -69,7 +69,9 @@ pub fn run(
             let tls = ClientTls::load(t).map_err(ServerError::Tls)?;
             log::info!(
                 "clients must use TLS{}{} (handshake timeout {:?})",
-                if t.verify {
+                if t.verify_and_map {
+                    " with a certificate from tls.ca_file that names a user"
+                } else if t.verify {
                     " with a certificate from tls.ca_file"
                 } else {
                     ""
@@ -91,6 +93,9 @@ pub fn run(
     }
     let router = Rc::new(RefCell::new(Router::new(info, config.limits.clone())));
     router.borrow_mut().set_auth(&config.auth);
+    router
+        .borrow_mut()
+        .set_auth_cert_map(config.tls.as_ref().is_some_and(|t| t.verify_and_map));
     if config.auth.enabled() {
         log::info!(
             "clients must authenticate: {} (within {:?})",

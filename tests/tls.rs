@@ -6,7 +6,9 @@
 //! (and `tls_verify` when client certificates are verified), then the client's handshake,
 //! then CONNECT inside TLS; with `handshake_first` the handshake comes before INFO. A client
 //! that does not start TLS is closed without a NATS reply; one that never starts is closed
-//! once the handshake timeout passes, while other clients go on being served.
+//! once the handshake timeout passes, while other clients go on being served. With
+//! `verify_and_map`, users without passwords are named by the certificate: by an e-mail SAN
+//! or by the subject, written in either order.
 
 use std::io::Read as _;
 use std::net::TcpStream;
@@ -15,7 +17,10 @@ use std::time::{Duration, Instant};
 use async_nats::ConnectOptions;
 
 use crate::util::pki::Pki;
-use crate::util::{client_with, next_msg, timeout, within, Broker, Limits, RawConn, ServerTls};
+use crate::util::{
+    client_with, next_msg, timeout, within, AuthKind, Broker, ClientAuth, Limits, RawConn,
+    ServerTls,
+};
 
 /// A broker serving TLS with the PKI's server certificate.
 fn tls_broker(pki: &Pki, verify: bool, handshake_first: bool, timeout_ms: Option<u64>) -> Broker {
@@ -25,6 +30,7 @@ fn tls_broker(pki: &Pki, verify: bool, handshake_first: bool, timeout_ms: Option
             key_file: pki.path("server.key"),
             ca_file: verify.then(|| pki.path("ca.pem")),
             verify,
+            verify_and_map: false,
             handshake_first,
             timeout_ms,
         }),
@@ -179,6 +185,58 @@ async fn handshake_first_serves_tls_first_clients_and_sends_no_plaintext() {
         "closed after {:?}",
         got.1
     );
+}
+
+#[tokio::test]
+async fn verify_and_map_names_the_user_from_the_certificate() {
+    let pki = Pki::new();
+    let users = [
+        "alice@leafd.test",
+        "CN=leafd test client",
+        "O=Leafd Test,CN=carol",
+    ];
+    let broker = Broker::start_with(Limits {
+        tls: Some(ServerTls {
+            cert_file: pki.path("server.pem"),
+            key_file: pki.path("server.key"),
+            ca_file: Some(pki.path("ca.pem")),
+            verify: true,
+            verify_and_map: true,
+            handshake_first: false,
+            timeout_ms: None,
+        }),
+        auth: Some(ClientAuth {
+            // No passwords: the certificate names the user.
+            kind: AuthKind::Users(
+                users
+                    .iter()
+                    .map(|u| (u.to_string(), String::new()))
+                    .collect(),
+            ),
+            timeout_ms: None,
+        }),
+        ..Limits::default()
+    });
+    // An e-mail SAN, the subject as printed, the subject written in the other order.
+    for name in ["alice", "client", "carol"] {
+        let nc = client_with(&broker, with_cert(&pki, name)).await;
+        round_trip(&nc, &format!("tls.map.{name}")).await;
+    }
+    // A certificate from the right CA that names no user.
+    let got = within(
+        "an unmapped certificate",
+        with_cert(&pki, "nobody").connect(broker.url()),
+    )
+    .await;
+    match got {
+        Ok(_) => panic!("a certificate naming no user was accepted"),
+        Err(e) => assert_eq!(
+            e.kind(),
+            async_nats::ConnectErrorKind::AuthorizationViolation,
+            "{e}"
+        ),
+    }
+    refused(&broker, trusting(&pki), "no client certificate").await;
 }
 
 /// leafd only: a `[tls]` file that cannot be used stops startup with a line naming it.

@@ -294,11 +294,11 @@ impl Config {
         }
         let _ = writeln!(out, "timeout = {}", toml_duration(a.timeout));
         for u in &a.users {
-            let _ = writeln!(
-                out,
-                "\n[[auth.users]]\nuser = {}\npassword = \"<redacted>\"",
-                toml_str(&u.user)
-            );
+            let _ = writeln!(out, "\n[[auth.users]]\nuser = {}", toml_str(&u.user));
+            // Empty: a user named by its client certificate ([tls] verify_and_map).
+            if !u.password.is_empty() {
+                let _ = writeln!(out, "password = \"<redacted>\"");
+            }
         }
         for key in &a.nkeys {
             let _ = writeln!(out, "\n[[auth.users]]\nnkey = {}", toml_str(key));
@@ -318,6 +318,7 @@ impl Config {
             let _ = writeln!(out, "ca_file = {}", path(ca));
         }
         let _ = writeln!(out, "verify = {}", t.verify);
+        let _ = writeln!(out, "verify_and_map = {}", t.verify_and_map);
         let _ = writeln!(out, "handshake_first = {}", t.handshake_first);
         let _ = writeln!(out, "timeout = {}", toml_duration(t.timeout));
     }

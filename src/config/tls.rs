@@ -6,8 +6,8 @@
 //! read the files the keys name (the server reads them once at startup, `link/tls_server.rs`)
 //! or open sockets. Hands off to: `server.rs`, which builds the rustls configuration.
 //!
-//! Not yet: `verify_and_map` (mapping a client certificate to an `[[auth.users]]` entry);
-//! a config that asks for it is refused with a line saying so.
+//! `verify_and_map` (nats-server's name) verifies like `verify` and then names the
+//! `[[auth.users]]` entry from the certificate; such users may leave out `password`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,7 +27,11 @@ pub struct TlsConfig {
     /// CA certificates (PEM) that client certificates must chain to; needed by `verify`.
     pub ca_file: Option<PathBuf>,
     /// Require a client certificate signed by `ca_file` (mutual TLS; INFO `tls_verify`).
+    /// True whenever `verify_and_map` is.
     pub verify: bool,
+    /// Also find the `[[auth.users]]` entry from the certificate's e-mail or DNS names or
+    /// its subject (nats-server's `verify_and_map`).
+    pub verify_and_map: bool,
     /// Run the TLS handshake before INFO (nats-server `handshake_first`; clients must be
     /// set up for it, e.g. async-nats `tls_first()`, nats-py `tls_handshake_first=True`).
     pub handshake_first: bool,
@@ -57,13 +61,6 @@ pub(crate) struct TlsLayer {
 impl TlsLayer {
     /// The file's `[tls]` replaces the default (no TLS) as a whole.
     pub(crate) fn into_config(self) -> Result<TlsConfig, ConfigError> {
-        if self.verify_and_map {
-            return Err(ConfigError::invalid(
-                "tls.verify_and_map",
-                "mapping client certificates to users is not supported yet (issue 7); \
-                 use verify = true with [[auth.users]] passwords",
-            ));
-        }
         let (Some(cert_file), Some(key_file)) = (self.cert_file, self.key_file) else {
             return Err(ConfigError::invalid(
                 "tls",
@@ -74,7 +71,8 @@ impl TlsLayer {
             cert_file,
             key_file,
             ca_file: self.ca_file,
-            verify: self.verify,
+            verify: self.verify || self.verify_and_map,
+            verify_and_map: self.verify_and_map,
             handshake_first: self.handshake_first,
             timeout: self.timeout.map_or(DEFAULT_TLS_TIMEOUT, |d| d.0),
         })
@@ -97,7 +95,7 @@ pub(crate) fn check(tls: Option<&TlsConfig>) -> Result<(), ConfigError> {
     if t.verify && t.ca_file.is_none() {
         return Err(ConfigError::invalid(
             "tls.ca_file",
-            "verify = true needs the CA that signs client certificates",
+            "verify (and verify_and_map) needs the CA that signs client certificates",
         ));
     }
     if !(Duration::from_millis(100)..=Duration::from_secs(60)).contains(&t.timeout) {
@@ -138,19 +136,42 @@ mod tests {
         assert!(t.verify && t.handshake_first);
         assert_eq!(t.timeout, Duration::from_millis(500));
         assert_eq!(load(&c.to_toml()).expect("round trip").tls, c.tls);
+        let c = load(
+            "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nca_file = \"ca\"\nverify_and_map = true\n\
+             [[auth.users]]\nuser = \"CN=alice,O=Acme\"\n[[auth.users]]\nuser = \"bob\"\npassword = \"pw\"\n",
+        )
+        .expect("mapped users without passwords load");
+        let t = c.tls.clone().expect("tls set");
+        assert!(t.verify && t.verify_and_map);
+        assert_eq!(c.auth.users[0].password, "");
+        assert_eq!(load(&c.to_toml()).expect("round trip").tls, c.tls);
     }
 
     #[test]
     fn tls_refuses_what_it_cannot_serve() {
         for (text, key) in [
             ("[tls]\ncert_file = \"c\"\n", "tls"),
-            ("[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nverify = true\n", "tls.ca_file"),
             (
-                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nca_file = \"a\"\nverify_and_map = true\n",
-                "tls.verify_and_map",
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nverify = true\n",
+                "tls.ca_file",
             ),
-            ("[tls]\ncert_file = \"c\"\nkey_file = \"k\"\ntimeout = \"5m\"\n", "tls.timeout"),
-            ("[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nverfy = true\n", "tls"),
+            (
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nverify_and_map = true\n",
+                "tls.ca_file",
+            ),
+            (
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nca_file = \"a\"\nverify = true\n\
+                 [[auth.users]]\nuser = \"CN=x\"\n",
+                "auth.users",
+            ),
+            (
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\ntimeout = \"5m\"\n",
+                "tls.timeout",
+            ),
+            (
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nverfy = true\n",
+                "tls",
+            ),
         ] {
             let e = load(text).expect_err(text).to_string();
             assert!(e.contains(key), "{text}: {e}");

@@ -9,3 +9,4 @@ pub(crate) mod conn;
 pub(crate) mod tls;
 pub(crate) mod tls_server;
 pub(crate) mod uplink;
+pub(crate) mod x509;

@@ -147,7 +147,16 @@ pub(crate) async fn start(
     .await;
     let label = || router.borrow().label(id);
     let failed = match done {
-        Some(Ok(s)) => return Ok(s),
+        Some(Ok(s)) => {
+            if tls.settings.verify_and_map {
+                // rustls verified the chain; the first certificate is the client's own.
+                let cert = s.get_ref().1.peer_certificates().and_then(|c| c.first());
+                if let Some(identity) = cert.and_then(|c| super::x509::identity(c)) {
+                    router.borrow_mut().set_client_cert(id, identity);
+                }
+            }
+            return Ok(s);
+        }
         Some(Err(e)) => {
             // A plaintext client or a port probe sends no TLS record: nats-server logs those
             // at debug; a real handshake failure (a bad certificate) at error.

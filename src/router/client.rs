@@ -193,6 +193,8 @@ pub(crate) struct Client {
     pub(crate) user: Option<String>,
     /// The nonce its INFO carried, for an nkey user to sign.
     pub(crate) nonce: Option<String>,
+    /// What its verified TLS client certificate names (`[tls] verify_and_map` only).
+    pub(crate) cert: Option<super::CertIdentity>,
     /// A CONNECT waiting for its bcrypt check.
     pub(crate) pending_connect: Option<super::auth::PendingConnect>,
     /// Subscriptions by the client's sid token.
@@ -227,6 +229,7 @@ impl Client {
             opts: ConnectOpts::default(),
             user: None,
             nonce: None,
+            cert: None,
             pending_connect: None,
             subs: HashMap::new(),
             out: Outbox::default(),

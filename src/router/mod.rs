@@ -10,6 +10,7 @@
 //! keeps this safe is that no borrow lives across an `.await`.
 
 mod auth;
+mod cert_map;
 mod client;
 mod forward;
 mod info;
@@ -28,6 +29,7 @@ use crate::config::Limits;
 use crate::sublist::Sublist;
 
 pub use auth::BcryptCheck;
+pub use cert_map::CertIdentity;
 pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
 pub use forward::{UplinkStatus, STATUS_SUBJECT};
 pub use info::{ServerInfo, NATS_COMPAT_VERSION};

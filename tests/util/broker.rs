@@ -73,6 +73,8 @@ pub struct ServerTls {
     pub ca_file: Option<PathBuf>,
     /// Require a client certificate.
     pub verify: bool,
+    /// Also name the user from the certificate (users may then have empty passwords).
+    pub verify_and_map: bool,
     /// TLS handshake before INFO.
     pub handshake_first: bool,
     /// Handshake timeout (`None`: the brokers' 2 s).
@@ -222,10 +224,11 @@ impl Kind {
                         }
                         AuthKind::Users(users) => {
                             for (user, password) in users {
-                                let _ = writeln!(
-                                    t,
-                                    "[[auth.users]]\nuser = {user:?}\npassword = {password:?}"
-                                );
+                                let _ = writeln!(t, "[[auth.users]]\nuser = {user:?}");
+                                // Empty: named by its certificate (verify_and_map).
+                                if !password.is_empty() {
+                                    let _ = writeln!(t, "password = {password:?}");
+                                }
                             }
                         }
                         AuthKind::Nkeys(keys) => {
@@ -238,8 +241,8 @@ impl Kind {
                 if let Some(tls) = &limits.tls {
                     let _ = writeln!(
                         t,
-                        "[tls]\ncert_file = {:?}\nkey_file = {:?}\nverify = {}\nhandshake_first = {}",
-                        tls.cert_file, tls.key_file, tls.verify, tls.handshake_first
+                        "[tls]\ncert_file = {:?}\nkey_file = {:?}\nverify = {}\nverify_and_map = {}\nhandshake_first = {}",
+                        tls.cert_file, tls.key_file, tls.verify, tls.verify_and_map, tls.handshake_first
                     );
                     if let Some(ca) = &tls.ca_file {
                         let _ = writeln!(t, "ca_file = {ca:?}");
@@ -292,7 +295,10 @@ impl Kind {
                         AuthKind::Users(users) => {
                             let list: Vec<String> = users
                                 .iter()
-                                .map(|(u, p)| format!("{{user: {u:?}, password: {p:?}}}"))
+                                .map(|(u, p)| match p.is_empty() {
+                                    true => format!("{{user: {u:?}}}"),
+                                    false => format!("{{user: {u:?}, password: {p:?}}}"),
+                                })
                                 .collect();
                             format!("users: [{}]", list.join(", "))
                         }
@@ -306,8 +312,8 @@ impl Kind {
                 }
                 if let Some(tls) = &limits.tls {
                     let mut keys = format!(
-                        "cert_file: {:?}, key_file: {:?}, verify: {}, handshake_first: {}",
-                        tls.cert_file, tls.key_file, tls.verify, tls.handshake_first
+                        "cert_file: {:?}, key_file: {:?}, verify: {}, verify_and_map: {}, handshake_first: {}",
+                        tls.cert_file, tls.key_file, tls.verify, tls.verify_and_map, tls.handshake_first
                     );
                     if let Some(ca) = &tls.ca_file {
                         let _ = write!(keys, ", ca_file: {ca:?}");

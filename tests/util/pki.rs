@@ -1,8 +1,11 @@
 //! Throwaway certificates for the client-port TLS tests, made with rcgen in a temporary
 //! directory removed on drop: a CA (`ca.pem`), a server certificate signed by it for IP
 //! 127.0.0.1 and DNS `localhost` (`server.pem`/`server.key`), a client certificate signed by
-//! it (`client.pem`/`client.key`), and a client certificate signed by an unrelated CA
-//! (`stranger.pem`/`stranger.key`).
+//! it (`client.pem`/`client.key`, subject `CN=leafd test client`), and a client certificate
+//! signed by an unrelated CA (`stranger.pem`/`stranger.key`). For `verify_and_map`, more
+//! client certificates from the CA: `alice` (e-mail SAN `alice@leafd.test`), `carol`
+//! (subject `O=Leafd Test` then `CN=carol`, which nats-server prints `CN=carol,O=Leafd Test`)
+//! and `nobody` (`CN=nobody`).
 
 use std::path::PathBuf;
 
@@ -32,12 +35,16 @@ impl Pki {
         pki.leaf(&ca, "server", sans, ExtendedKeyUsagePurpose::ServerAuth);
         let client = ExtendedKeyUsagePurpose::ClientAuth;
         pki.leaf(&ca, "client", Vec::new(), client.clone());
-        pki.leaf(
-            &self::ca("leafd unrelated CA"),
-            "stranger",
-            Vec::new(),
-            client,
-        );
+        let other = self::ca("leafd unrelated CA");
+        pki.leaf(&other, "stranger", Vec::new(), client);
+        let email = SanType::Rfc822Name("alice@leafd.test".try_into().expect("e-mail"));
+        pki.leaf_dn(&ca, "alice", &[(DnType::CommonName, "alice")], vec![email]);
+        let carol = [
+            (DnType::OrganizationName, "Leafd Test"),
+            (DnType::CommonName, "carol"),
+        ];
+        pki.leaf_dn(&ca, "carol", &carol, Vec::new());
+        pki.leaf_dn(&ca, "nobody", &[(DnType::CommonName, "nobody")], Vec::new());
         pki
     }
 
@@ -48,6 +55,22 @@ impl Pki {
 
     fn write(&self, name: &str, pem: &str) {
         std::fs::write(self.path(name), pem).expect("write PEM file");
+    }
+
+    /// A client certificate with subject `dn` (in this order) and `sans`, signed by `ca`.
+    fn leaf_dn(
+        &self,
+        ca: &CertifiedIssuer<'static, KeyPair>,
+        name: &str,
+        dn: &[(DnType, &str)],
+        sans: Vec<SanType>,
+    ) {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        for (t, v) in dn {
+            params.distinguished_name.push(t.clone(), *v);
+        }
+        self.sign(ca, name, params, sans, ExtendedKeyUsagePurpose::ClientAuth);
     }
 
     /// Writes `<name>.pem` and `<name>.key`: a certificate for `sans`, signed by `ca`.
@@ -62,6 +85,17 @@ impl Pki {
         params
             .distinguished_name
             .push(DnType::CommonName, format!("leafd test {name}"));
+        self.sign(ca, name, params, sans, usage);
+    }
+
+    fn sign(
+        &self,
+        ca: &CertifiedIssuer<'static, KeyPair>,
+        name: &str,
+        mut params: CertificateParams,
+        sans: Vec<SanType>,
+        usage: ExtendedKeyUsagePurpose,
+    ) {
         params.subject_alt_names = sans;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![usage];

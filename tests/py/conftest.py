@@ -111,6 +111,7 @@ class Broker:
         if tls.get("ca_file"):
             keys.append(("ca_file", json.dumps(str(tls["ca_file"]))))
         keys.append(("verify", "true" if tls.get("verify") else "false"))
+        keys.append(("verify_and_map", "true" if tls.get("verify_and_map") else "false"))
         keys.append(("handshake_first", "true" if tls.get("handshake_first") else "false"))
         if nats_server:
             if "timeout" in tls:
@@ -128,8 +129,10 @@ class Broker:
             elif "nkeys" in auth:
                 body = "users: [" + ", ".join(f"{{nkey: {json.dumps(k)}}}" for k in auth["nkeys"]) + "]"
             else:
+                # An empty password: a user named by its client certificate (verify_and_map).
                 users = ", ".join(
-                    f"{{user: {json.dumps(u)}, password: {json.dumps(p)}}}" for u, p in auth["users"]
+                    f"{{user: {json.dumps(u)}, password: {json.dumps(p)}}}" if p else f"{{user: {json.dumps(u)}}}"
+                    for u, p in auth["users"]
                 )
                 body = f"users: [{users}]"
             text, name, flag = f"authorization {{ {body} }}\n", "nats-server.conf", "-c"
@@ -140,7 +143,7 @@ class Broker:
                 text = "[auth]\n" + "".join(f"[[auth.users]]\nnkey = {json.dumps(k)}\n" for k in auth["nkeys"])
             else:
                 text = "[auth]\n" + "".join(
-                    f"[[auth.users]]\nuser = {json.dumps(u)}\npassword = {json.dumps(p)}\n"
+                    f"[[auth.users]]\nuser = {json.dumps(u)}\n" + (f"password = {json.dumps(p)}\n" if p else "")
                     for u, p in auth["users"]
                 )
             name, flag = "leafd.toml", "--config"

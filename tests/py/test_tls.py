@@ -1,7 +1,7 @@
 """TLS on the client port with nats-py (issue 7): an ssl context trusting the test CA
 connects and works; with `verify` a client certificate from that CA is required; with
-`handshake_first` nats-py's `tls_handshake_first=True` connects; a client without TLS is
-refused. Certificates are made per test with the `openssl` CLI. Also passes against
+`handshake_first` nats-py's `tls_handshake_first=True` connects; with `verify_and_map` the
+certificate's e-mail SAN names the user; a client without TLS is refused. Certificates are made per test with the `openssl` CLI. Also passes against
 nats-server 2.15.1 with the same `tls { }` (LEAFD_TEST_VALIDATE_NATS=1)."""
 
 import asyncio
@@ -44,7 +44,7 @@ def _ca(cwd, name):
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """ca.pem; server.pem/key (IP 127.0.0.1, DNS localhost); client.pem/key signed by the CA;
-    stranger.pem/key signed by an unrelated CA."""
+    stranger.pem/key signed by an unrelated CA; alice.pem/key (e-mail SAN alice@leafd.test)."""
     d = tmp_path_factory.mktemp("pki")
     _ca(d, "ca")
     _ca(d, "other")
@@ -52,6 +52,7 @@ def pki(tmp_path_factory):
     _leaf(d, "ca", "server", usage + "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
     _leaf(d, "ca", "client", usage + "extendedKeyUsage=clientAuth\n")
     _leaf(d, "other", "stranger", usage + "extendedKeyUsage=clientAuth\n")
+    _leaf(d, "ca", "alice", usage + "subjectAltName=email:alice@leafd.test\nextendedKeyUsage=clientAuth\n")
     return d
 
 
@@ -60,7 +61,7 @@ def tls_broker(request, pki):
     settings = {"cert_file": pki / "server.pem", "key_file": pki / "server.key", **request.param}
     if settings.get("verify"):
         settings["ca_file"] = pki / "ca.pem"
-    b = Broker(tls=settings)
+    b = Broker(tls=settings, auth=settings.pop("auth", None))
     b.start()
     yield b
     b.stop()
@@ -131,5 +132,20 @@ async def test_handshake_first(tls_broker, pki):
     nc = await connect(tls_broker.url, tls=context(pki), tls_handshake_first=True)
     try:
         await round_trip(nc, "tls.py.first")
+    finally:
+        await nc.close()
+
+
+@pytest.mark.parametrize(
+    "tls_broker",
+    [{"verify": True, "verify_and_map": True, "auth": {"users": [("alice@leafd.test", "")]}}],
+    indirect=True,
+)
+async def test_verify_and_map_names_the_user_by_email(tls_broker, pki):
+    nc = await connect(tls_broker.url, tls=context(pki, "alice"))
+    try:
+        await round_trip(nc, "tls.py.map")
+        # Verified, but naming no user: the CN=leafd py client certificate.
+        await refused(tls_broker.url, "a certificate naming no user", tls=context(pki, "client"))
     finally:
         await nc.close()

@@ -182,7 +182,8 @@ pub(crate) async fn start(
 /// Whether a handshake error is the peer not speaking TLS at all, or leaving before it
 /// said anything (a port check, a health probe).
 fn is_probe(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::UnexpectedEof
+    use std::io::ErrorKind::{ConnectionReset, UnexpectedEof};
+    matches!(e.kind(), UnexpectedEof | ConnectionReset)
         || e.get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
             .is_some_and(|r| matches!(r, rustls::Error::InvalidMessage(_)))

@@ -47,6 +47,8 @@ Config file keys (TOML; an unknown key is an error):
   [jetstream] enabled, max_streams, max_consumers
   [auth]    token, timeout; [[auth.users]] user, password | nkey, [auth.users.permissions]
             publish, subscribe, allow_responses; [auth.default_permissions]
+  [tls]     cert_file, key_file, ca_file, verify, verify_and_map, handshake_first, timeout
+            (TLS on the client port)
   [http]    listen, max_connections, request_timeout, max_request_head (monitoring; off
             unless listen or --http is set)
   [uplink]  urls, name, user, password, token, nkey_seed_file, creds_file, reconnect_min,

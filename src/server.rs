@@ -21,6 +21,7 @@ use crate::jetstream::{
     engine::{JetStream, Settings, SyncJob},
 };
 use crate::link;
+use crate::link::tls_server::ClientTls;
 use crate::notify;
 use crate::router::{CloseReason, Router, ServerInfo};
 use crate::store::LogConfig;
@@ -36,6 +37,8 @@ pub enum ServerError {
     Listener(std::io::Error),
     /// The monitoring listener could not be used.
     Monitor(std::io::Error),
+    /// `[tls]` names a file that cannot be read or used (the text names it).
+    Tls(String),
 }
 
 impl fmt::Display for ServerError {
@@ -43,6 +46,7 @@ impl fmt::Display for ServerError {
         match self {
             ServerError::Listener(e) => write!(f, "client listener: {e}"),
             ServerError::Monitor(e) => write!(f, "monitoring listener: {e}"),
+            ServerError::Tls(e) => write!(f, "client TLS: {e}"),
         }
     }
 }
@@ -55,7 +59,7 @@ impl std::error::Error for ServerError {}
 /// The listener is bound by the caller, so tests can bind port 0.
 ///
 /// # Errors
-/// Fails only if the listener cannot be registered with the reactor.
+/// The listener cannot be registered with the reactor, or `[tls]` files cannot be used.
 pub fn run(
     listener: TcpListener,
     config: Config,
@@ -93,9 +97,39 @@ pub fn run_full(
         }
         None => None,
     };
-    let info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
+    // Read once, here, so a bad file stops startup; a reload would `replace` the config.
+    let tls = match &config.tls {
+        Some(t) => {
+            let tls = ClientTls::load(t).map_err(ServerError::Tls)?;
+            log::info!(
+                "clients must use TLS{}{} (handshake timeout {:?})",
+                if t.verify_and_map {
+                    " with a certificate from tls.ca_file that names a user"
+                } else if t.verify {
+                    " with a certificate from tls.ca_file"
+                } else {
+                    ""
+                },
+                if t.handshake_first {
+                    ", handshake before INFO"
+                } else {
+                    ""
+                },
+                t.timeout
+            );
+            Some(Rc::new(tls))
+        }
+        None => None,
+    };
+    let mut info = ServerInfo::new(&config.server_name, addr, config.limits.max_payload);
+    if let Some(t) = &config.tls {
+        info.set_tls(true, t.verify);
+    }
     let router = Rc::new(RefCell::new(Router::new(info, config.limits.clone())));
     router.borrow_mut().set_auth(&config.auth);
+    router
+        .borrow_mut()
+        .set_auth_cert_map(config.tls.as_ref().is_some_and(|t| t.verify_and_map));
     if config.auth.enabled() {
         log::info!(
             "clients must authenticate: {} (within {:?})",
@@ -152,12 +186,12 @@ pub fn run_full(
             match monitor {
                 Some(http) => {
                     future::or(
-                        accept_loop(&ex, &listener, &router),
+                        accept_loop(&ex, &listener, &router, tls.as_ref()),
                         crate::monitor::serve(&ex, http, router.clone(), &config),
                     )
                     .await
                 }
-                None => accept_loop(&ex, &listener, &router).await,
+                None => accept_loop(&ex, &listener, &router, tls.as_ref()).await,
             }
         };
         future::or(serving, shutdown).await;
@@ -262,6 +296,7 @@ async fn accept_loop(
     ex: &LocalExecutor<'_>,
     listener: &Async<TcpListener>,
     router: &Rc<RefCell<Router>>,
+    tls: Option<&Rc<ClientTls>>,
 ) {
     loop {
         match listener.accept().await {
@@ -270,8 +305,13 @@ async fn accept_loop(
                 if let Err(e) = stream.get_ref().set_nodelay(true) {
                     log::debug!("{addr}: set_nodelay: {e}");
                 }
-                ex.spawn(link::client::serve(stream, addr, router.clone()))
-                    .detach();
+                ex.spawn(link::client::serve(
+                    stream,
+                    addr,
+                    router.clone(),
+                    tls.cloned(),
+                ))
+                .detach();
             }
             Err(e) => {
                 log::warn!("accept failed: {e}; retrying in {ACCEPT_BACKOFF:?}");

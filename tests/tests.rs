@@ -58,6 +58,9 @@ mod reconnect;
 mod reload;
 /// async-nats request/reply and no-responders.
 mod requests;
+/// TLS on the client port: CA-file clients, plaintext refusal, handshake timeout, mTLS,
+/// handshake first.
+mod tls;
 /// Uplink authentication to hubs that require each credential kind.
 mod uplink_auth;
 /// Store-and-forward into a real nats-server hub: outages, failover, kill -9, cut links.

@@ -11,12 +11,15 @@ pub mod guest_mem;
 pub mod http;
 pub mod hub;
 pub mod js;
+pub mod pki;
 pub mod proxy;
 mod raw;
 
 use std::time::Duration;
 
-pub use broker::{candidate_port, AuthKind, Broker, ClientAuth, Http, Limits, Perms, Uplink};
+pub use broker::{
+    candidate_port, AuthKind, Broker, ClientAuth, Http, Limits, Perms, ServerTls, Uplink,
+};
 pub use client::{client, client_with, next_msg, ready_msgs, sync, text, unique, within};
 pub use raw::{assert_bytes_eq, show, RawConn};
 

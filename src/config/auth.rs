@@ -139,12 +139,14 @@ impl AuthLayer {
                 nkeys.push(NkeyUser { nkey, permissions });
                 continue;
             }
-            let (Some(user), Some(password)) = (u.user, u.password) else {
+            let Some(user) = u.user else {
                 return Err(ConfigError::invalid(
                     "auth.users",
                     "each user needs both `user` and `password`, or an `nkey`",
                 ));
             };
+            // No password: named by a client certificate ([tls] verify_and_map, checked later).
+            let password = u.password.unwrap_or_default();
             users.push(AuthUser {
                 user,
                 password,
@@ -167,8 +169,9 @@ impl AuthLayer {
     }
 }
 
-/// Ranges and combinations, as nats-server refuses them.
-pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
+/// Ranges and combinations, as nats-server refuses them. `cert_map`: `[tls] verify_and_map`
+/// is on, so a user may have no password (its client certificate names it).
+pub(crate) fn check(a: &AuthConfig, cert_map: bool) -> Result<(), ConfigError> {
     if a.token.is_some() && (!a.users.is_empty() || !a.nkeys.is_empty()) {
         return Err(ConfigError::invalid(
             "auth.token",
@@ -180,10 +183,11 @@ pub(crate) fn check(a: &AuthConfig) -> Result<(), ConfigError> {
     }
     let mut seen = BTreeSet::new();
     for u in &a.users {
-        if u.user.is_empty() || u.password.is_empty() {
+        if u.user.is_empty() || (u.password.is_empty() && !cert_map) {
             return Err(ConfigError::invalid(
                 "auth.users",
-                "`user` and `password` must not be empty",
+                "`user` and `password` must not be empty (a user without a password needs \
+                 [tls] verify_and_map, which names it from a client certificate)",
             ));
         }
         if !seen.insert(u.user.as_str()) {

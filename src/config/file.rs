@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::auth::AuthLayer;
 use super::http::HttpLayer;
+use super::tls::TlsLayer;
 use super::units::{Dur, Level, Size};
 use super::uplink::UplinkLayer;
 use super::{Config, ConfigError, JetStreamConfig, Limits, StoreConfig, SyncMode};
@@ -31,6 +32,7 @@ pub(crate) struct FileLayer {
     pub(crate) uplink: Option<UplinkLayer>,
     pub(crate) auth: Option<AuthLayer>,
     pub(crate) http: Option<HttpLayer>,
+    pub(crate) tls: Option<TlsLayer>,
     pub(crate) limits: Option<LimitsLayer>,
 }
 
@@ -133,6 +135,9 @@ impl FileLayer {
         }
         if let Some(http) = self.http {
             http.apply(&mut config.http);
+        }
+        if let Some(tls) = self.tls {
+            config.tls = Some(tls.into_config()?);
         }
         match self.limits {
             Some(limits) => limits.apply(&mut config.limits),

@@ -23,6 +23,7 @@ mod perms;
 mod store;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod units;
 mod uplink;
 mod validate;
@@ -38,6 +39,7 @@ pub use error::ConfigError;
 pub use http::HttpConfig;
 pub use perms::{Permissions, Responses, Rules};
 pub use store::{JetStreamConfig, StoreConfig, SyncMode};
+pub use tls::{TlsConfig, DEFAULT_TLS_TIMEOUT};
 pub use units::{fmt_size, parse_level};
 pub use uplink::{parse_hub_url, Forward, UplinkAuth, UplinkConfig, UplinkTls, DEFAULT_LEAF_PORT};
 
@@ -62,6 +64,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The monitoring HTTP listener (`[http]`, `--http`).
     pub http: HttpConfig,
+    /// TLS on the client port (`[tls]`); plain TCP when `None`.
+    pub tls: Option<TlsConfig>,
     /// Every bound on memory and connections.
     pub limits: Limits,
     /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
@@ -120,6 +124,7 @@ impl Default for Config {
             uplink: UplinkConfig::default(),
             auth: AuthConfig::default(),
             http: HttpConfig::default(),
+            tls: None,
             limits: Limits::default(),
             log_level: log::LevelFilter::Info,
             board_budget: None,
@@ -275,6 +280,7 @@ impl Config {
             "max_request_head = {}",
             toml_size(h.max_request_head as u64)
         );
+        self.tls_toml(&mut out);
         let l = &self.limits;
         let size = |n: usize| toml_size(n as u64);
         let _ = writeln!(out, "\n[limits]");
@@ -315,11 +321,11 @@ impl Config {
         a.default_permissions
             .to_toml("auth.default_permissions", out);
         for u in &a.users {
-            let _ = writeln!(
-                out,
-                "\n[[auth.users]]\nuser = {}\npassword = \"<redacted>\"",
-                toml_str(&u.user)
-            );
+            let _ = writeln!(out, "\n[[auth.users]]\nuser = {}", toml_str(&u.user));
+            // Empty: a user named by its client certificate ([tls] verify_and_map).
+            if !u.password.is_empty() {
+                let _ = writeln!(out, "password = \"<redacted>\"");
+            }
             if let Some(p) = &u.permissions {
                 p.to_toml("auth.users.permissions", out);
             }
@@ -330,6 +336,24 @@ impl Config {
                 p.to_toml("auth.users.permissions", out);
             }
         }
+    }
+
+    /// `[tls]` when the client port serves TLS (file paths only; keys are never read here).
+    fn tls_toml(&self, out: &mut String) {
+        let Some(t) = &self.tls else {
+            return;
+        };
+        let path = |p: &std::path::Path| toml_str(&p.to_string_lossy());
+        let _ = writeln!(out, "\n[tls]");
+        let _ = writeln!(out, "cert_file = {}", path(&t.cert_file));
+        let _ = writeln!(out, "key_file = {}", path(&t.key_file));
+        if let Some(ca) = &t.ca_file {
+            let _ = writeln!(out, "ca_file = {}", path(ca));
+        }
+        let _ = writeln!(out, "verify = {}", t.verify);
+        let _ = writeln!(out, "verify_and_map = {}", t.verify_and_map);
+        let _ = writeln!(out, "handshake_first = {}", t.handshake_first);
+        let _ = writeln!(out, "timeout = {}", toml_duration(t.timeout));
     }
 
     /// `[uplink]` when one is configured; credentials are shown as `<redacted>`.

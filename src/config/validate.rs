@@ -31,8 +31,9 @@ pub(crate) fn check(c: &Config) -> Result<(), ConfigError> {
         1_000_000,
     )?;
     super::uplink::check(&c.uplink)?;
-    super::auth::check(&c.auth)?;
+    super::auth::check(&c.auth, c.tls.as_ref().is_some_and(|t| t.verify_and_map))?;
     super::http::check(&c.http)?;
+    super::tls::check(c.tls.as_ref())?;
 
     let l = &c.limits;
     count("limits.max_connections", l.max_connections, 1, 1_000_000)?;

@@ -263,7 +263,7 @@ pub(crate) async fn write_loop<W: AsyncWrite + Unpin>(
 }
 
 /// Writes all of `bytes`; each write call must make progress within `deadline`.
-async fn write_with_deadline<W: AsyncWrite + Unpin>(
+pub(crate) async fn write_with_deadline<W: AsyncWrite + Unpin>(
     writer: &mut W,
     bytes: &[u8],
     deadline: Duration,

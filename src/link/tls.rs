@@ -26,7 +26,7 @@ use crate::config::UplinkTls;
 const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// The certificates of a PEM file.
-fn certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+pub(super) fn certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?
         .collect::<Result<_, _>>()

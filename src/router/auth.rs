@@ -76,6 +76,8 @@ pub(crate) struct Auth {
     /// Each user's (or nkey's) permissions; users without an entry may do everything.
     perms: HashMap<String, Rc<Perms>>,
     timeout: Duration,
+    /// `[tls] verify_and_map`: users are named by the client certificate, not CONNECT.
+    cert_map: bool,
 }
 
 // Never prints a secret.
@@ -170,6 +172,7 @@ impl Auth {
                 .collect(),
             perms,
             timeout: c.timeout,
+            cert_map: false,
         })
     }
 
@@ -209,7 +212,7 @@ impl Auth {
     /// the log (never a secret). `nonce` is what this connection's INFO carried.
     #[cfg(test)]
     fn check(&self, json: &[u8], nonce: Option<&str>) -> Result<Option<String>, String> {
-        match self.verdict(json, nonce) {
+        match self.verdict(json, nonce, None) {
             Verdict::Allowed(user) => Ok(user),
             Verdict::Denied(why) => Err(why),
             Verdict::Bcrypt { user, check } => {
@@ -222,7 +225,13 @@ impl Auth {
         }
     }
 
-    fn verdict(&self, json: &[u8], nonce: Option<&str>) -> Verdict {
+    /// `mapped`: with `verify_and_map`, the user the client certificate names (or why none).
+    fn verdict(
+        &self,
+        json: &[u8],
+        nonce: Option<&str>,
+        mapped: Option<Result<String, String>>,
+    ) -> Verdict {
         use Verdict::{Allowed, Denied};
         let c: Credentials = serde_json::from_slice(json).unwrap_or_default();
         if let Some(nkey) = c.nkey {
@@ -253,10 +262,16 @@ impl Auth {
                 None => Denied("no token".to_owned()),
             };
         }
-        let Some(user) = c.user else {
-            return Denied("no user".to_owned());
+        // As nats-server: a mapped user's CONNECT sends no password unless one is configured.
+        let (user, pass) = match mapped {
+            Some(Ok(user)) => (user, Some(c.pass.unwrap_or_default())),
+            Some(Err(why)) => return Denied(why),
+            None => match c.user {
+                Some(user) => (user, c.pass),
+                None => return Denied("no user".to_owned()),
+            },
         };
-        match (self.users.get(&user), c.pass) {
+        match (self.users.get(&user), pass) {
             (Some(Secret::Plain(want)), Some(pass)) if same(pass.as_bytes(), want) => {
                 Allowed(Some(user))
             }
@@ -278,6 +293,14 @@ impl Router {
     pub fn set_auth(&mut self, config: &AuthConfig) {
         self.auth = Auth::from_config(config);
         self.info.set_auth_required(self.auth.is_some());
+    }
+
+    /// `[tls] verify_and_map`: `[[auth.users]]` are found from client certificates
+    /// (call after [`Router::set_auth`]).
+    pub fn set_auth_cert_map(&mut self, on: bool) {
+        if let Some(a) = &mut self.auth {
+            a.cert_map = on;
+        }
     }
 
     /// How long a new connection has to authenticate, when authentication is on.
@@ -323,7 +346,10 @@ impl Router {
             return Ok(true);
         };
         let nonce = self.clients.get(id.0).and_then(|c| c.nonce.as_deref());
-        match auth.verdict(json, nonce) {
+        let mapped = auth
+            .cert_map
+            .then(|| self.cert_user(id, auth.users.keys().map(String::as_str)));
+        match auth.verdict(json, nonce, mapped) {
             Verdict::Allowed(user) => {
                 let perms = user.as_deref().and_then(|u| auth.perms_for(u));
                 if let Some(client) = self.clients.get_mut(id.0) {

@@ -47,6 +47,9 @@ pub enum CloseReason {
     AuthViolation,
     /// No CONNECT within the auth timeout.
     AuthTimeout,
+    /// The TLS handshake failed or did not finish within `[tls] timeout` (nats-server's
+    /// `TLS Handshake Failure`; no `-ERR` is written, as nats-server writes none).
+    TlsHandshake,
 }
 
 impl CloseReason {
@@ -59,6 +62,7 @@ impl CloseReason {
                 | CloseReason::SlowConsumerWriteDeadline
                 | CloseReason::ReadError
                 | CloseReason::WriteError
+                | CloseReason::TlsHandshake
         )
     }
 }
@@ -79,6 +83,7 @@ impl fmt::Display for CloseReason {
             CloseReason::ServerShutdown => "server shutdown",
             CloseReason::AuthViolation => "authorization violation",
             CloseReason::AuthTimeout => "authentication timeout",
+            CloseReason::TlsHandshake => "TLS handshake failure",
         })
     }
 }
@@ -191,6 +196,8 @@ pub(crate) struct Client {
     pub(crate) perms: Option<super::perms::ClientPerms>,
     /// The nonce its INFO carried, for an nkey user to sign.
     pub(crate) nonce: Option<String>,
+    /// What its verified TLS client certificate names (`[tls] verify_and_map` only).
+    pub(crate) cert: Option<super::CertIdentity>,
     /// A CONNECT waiting for its bcrypt check.
     pub(crate) pending_connect: Option<super::auth::PendingConnect>,
     /// Subscriptions by the client's sid token.
@@ -230,6 +237,7 @@ impl Client {
             user: None,
             perms: None,
             nonce: None,
+            cert: None,
             pending_connect: None,
             subs: HashMap::new(),
             out: Outbox::default(),

@@ -40,6 +40,12 @@ pub struct ServerInfo {
     /// Clients must authenticate (omitted when not, as nats-server does).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub auth_required: bool,
+    /// Clients must speak TLS (`[tls]`; omitted when not, as nats-server does).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_required: bool,
+    /// Clients must present a certificate (`[tls] verify`; omitted when not).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_verify: bool,
     /// Cached `{...` prefix of the JSON, without the closing brace.
     #[serde(skip)]
     prefix: String,
@@ -60,6 +66,8 @@ impl ServerInfo {
             max_payload,
             jetstream: false,
             auth_required: false,
+            tls_required: false,
+            tls_verify: false,
             prefix: String::new(),
         };
         info.render();
@@ -75,6 +83,13 @@ impl ServerInfo {
     /// Advertises (or not) that clients must authenticate.
     pub fn set_auth_required(&mut self, on: bool) {
         self.auth_required = on;
+        self.render();
+    }
+
+    /// Advertises TLS on the client port, and whether client certificates are verified.
+    pub fn set_tls(&mut self, required: bool, verify: bool) {
+        self.tls_required = required;
+        self.tls_verify = verify;
         self.render();
     }
 

@@ -10,6 +10,7 @@
 //! keeps this safe is that no borrow lives across an `.await`.
 
 mod auth;
+mod cert_map;
 mod client;
 mod connz;
 mod forward;
@@ -32,6 +33,7 @@ use crate::config::Limits;
 use crate::sublist::Sublist;
 
 pub use auth::BcryptCheck;
+pub use cert_map::CertIdentity;
 pub use client::{ClientId, ClientStats, CloseReason, ConnectOpts};
 pub use connz::{ConnInfo, Connz, ListOptions, SubDetail, Subsz, DEFAULT_LIST_LIMIT};
 pub use forward::{UplinkStatus, STATUS_SUBJECT};

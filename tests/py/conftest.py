@@ -80,21 +80,33 @@ def _reads_info(port: int) -> bool:
         return False
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class Broker:
-    def __init__(self, auth=None, template=None, leafd_toml=None) -> None:
+    def __init__(self, auth=None, tls=None, template=None, leafd_toml=None) -> None:
         """`auth`: None, {"token": T}, {"users": [(user, password[, permissions]), ...]} or
         {"nkeys": [U...]}, written as leafd's `[auth]` or nats-server's `authorization { }`
-        (the template names the broker). `template`: a command template instead of
+        (the template names the broker). `tls`: None or {"cert_file", "key_file", and
+        optionally "ca_file", "verify", "handshake_first", "timeout" (seconds)}, written as
+        leafd's `[tls]` or nats-server's `tls { }`. `template`: a command template instead of
         LEAFD_CMD's. `leafd_toml`: a leafd config file's text (leafd only; `{dir}` in it is
         the broker's directory)."""
         self.dir = tempfile.mkdtemp(prefix="leafd-pytest-")
         self.log_path = os.path.join(self.dir, "broker.log")
         self.template = template or _template()
         assert "{port}" in self.template, f"LEAFD_CMD needs a {{port}} placeholder: {self.template}"
-        if auth is not None:
-            self.template += " " + self._auth_config(auth)
+        self.tls_first = bool(tls and tls.get("handshake_first"))
+        if auth is not None or tls is not None:
+            self.template += " " + self._config(auth, tls)
         if leafd_toml is not None:
             assert "nats-server" not in self.template.split()[0], "leafd_toml is leafd's"
+            assert auth is None and tls is None, "leafd_toml is the whole config"
             path = os.path.join(self.dir, "leafd.toml")
             with open(path, "w") as f:
                 f.write(leafd_toml.replace("{dir}", self.dir))
@@ -114,16 +126,48 @@ class Broker:
                 lines.append(f"{key} = {json.dumps(rules)}")
         return "\n".join(lines) + "\n"
 
-    def _auth_config(self, auth) -> str:
+    def _config(self, auth, tls) -> str:
         nats_server = "nats-server" in self.template.split()[0]
+        text = ""
+        if auth is not None:
+            text, name, flag = self._auth_config(auth, nats_server)
+        else:
+            name, flag = ("nats-server.conf", "-c") if nats_server else ("leafd.toml", "--config")
+        if tls is not None:
+            text += self._tls_config(tls, nats_server)
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return f"{flag} {path}"
+
+    @staticmethod
+    def _tls_config(tls, nats_server) -> str:
+        keys = [("cert_file", json.dumps(str(tls["cert_file"]))), ("key_file", json.dumps(str(tls["key_file"])))]
+        if tls.get("ca_file"):
+            keys.append(("ca_file", json.dumps(str(tls["ca_file"]))))
+        keys.append(("verify", "true" if tls.get("verify") else "false"))
+        keys.append(("verify_and_map", "true" if tls.get("verify_and_map") else "false"))
+        keys.append(("handshake_first", "true" if tls.get("handshake_first") else "false"))
+        if nats_server:
+            if "timeout" in tls:
+                keys.append(("timeout", str(tls["timeout"])))
+            return "tls { " + ", ".join(f"{k}: {v}" for k, v in keys) + " }\n"
+        if "timeout" in tls:
+            keys.append(("timeout", json.dumps(f'{int(tls["timeout"] * 1000)}ms')))
+        return "[tls]\n" + "".join(f"{k} = {v}\n" for k, v in keys)
+
+    @staticmethod
+    def _auth_config(auth, nats_server):
         if nats_server:
             if "token" in auth:
                 body = f'token: {json.dumps(auth["token"])}'
             elif "nkeys" in auth:
                 body = "users: [" + ", ".join(f"{{nkey: {json.dumps(k)}}}" for k in auth["nkeys"]) + "]"
             else:
+                # An empty password: a user named by its client certificate (verify_and_map).
                 users = ", ".join(
-                    f"{{user: {json.dumps(u[0])}, password: {json.dumps(u[1])}"
+                    f"{{user: {json.dumps(u[0])}"
+                    + (f", password: {json.dumps(u[1])}" if u[1] else "")
                     + (f", permissions: {json.dumps(u[2])}" if len(u) > 2 else "")
                     + "}"
                     for u in auth["users"]
@@ -137,15 +181,13 @@ class Broker:
                 text = "[auth]\n" + "".join(f"[[auth.users]]\nnkey = {json.dumps(k)}\n" for k in auth["nkeys"])
             else:
                 text = "[auth]\n" + "".join(
-                    f"[[auth.users]]\nuser = {json.dumps(u[0])}\npassword = {json.dumps(u[1])}\n"
-                    + (self._toml_permissions(u[2]) if len(u) > 2 else "")
+                    f"[[auth.users]]\nuser = {json.dumps(u[0])}\n"
+                    + (f"password = {json.dumps(u[1])}\n" if u[1] else "")
+                    + (Broker._toml_permissions(u[2]) if len(u) > 2 else "")
                     for u in auth["users"]
                 )
             name, flag = "leafd.toml", "--config"
-        path = os.path.join(self.dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return f"{flag} {path}"
+        return text, name, flag
 
     @property
     def url(self) -> str:
@@ -180,7 +222,8 @@ class Broker:
         while True:
             if self.proc.poll() is not None:
                 return False
-            if _reads_info(self.port):
+            # A TLS-first broker sends no plaintext INFO: accepting connections is ready.
+            if _accepts(self.port) if self.tls_first else _reads_info(self.port):
                 return self.proc.poll() is None
             if time.monotonic() >= deadline:
                 self.stop()

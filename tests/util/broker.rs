@@ -63,6 +63,8 @@ pub struct Limits {
     /// The monitoring listener on a port of its own: leafd `[http] listen`, nats-server
     /// `http: "127.0.0.1:PORT"` (see [`Broker::http_addr`]).
     pub http: Option<Http>,
+    /// TLS on the client port: leafd `[tls]`, nats-server `tls { }`.
+    pub tls: Option<ServerTls>,
 }
 
 /// The monitoring part of [`Limits`]; the bounds are leafd's own `[http]` keys (nats-server
@@ -73,6 +75,23 @@ pub struct Http {
     pub max_connections: Option<u32>,
     /// `[http] request_timeout`.
     pub request_timeout: Option<Duration>,
+}
+
+/// TLS on the client port, the keys both brokers share.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// The CA client certificates must chain to (with `verify`).
+    pub ca_file: Option<PathBuf>,
+    /// Require a client certificate.
+    pub verify: bool,
+    /// Also name the user from the certificate (users may then have empty passwords).
+    pub verify_and_map: bool,
+    /// TLS handshake before INFO.
+    pub handshake_first: bool,
+    /// Handshake timeout (`None`: the brokers' 2 s).
+    pub timeout_ms: Option<u64>,
 }
 
 /// Who may connect, and how long they have to say so (`None`: the brokers' 2 s).
@@ -175,6 +194,7 @@ impl Limits {
             && self.uplink.is_none()
             && self.auth.is_none()
             && self.http.is_none()
+            && self.tls.is_none()
     }
 
     /// `(key, value)` pairs, values already in the syntax both formats accept (integers, and
@@ -268,10 +288,11 @@ impl Kind {
                         }
                         AuthKind::Users(users) => {
                             for (user, password) in users {
-                                let _ = writeln!(
-                                    t,
-                                    "[[auth.users]]\nuser = {user:?}\npassword = {password:?}"
-                                );
+                                let _ = writeln!(t, "[[auth.users]]\nuser = {user:?}");
+                                // Empty: named by its certificate (verify_and_map).
+                                if !password.is_empty() {
+                                    let _ = writeln!(t, "password = {password:?}");
+                                }
                             }
                         }
                         AuthKind::Nkeys(keys) => {
@@ -303,6 +324,19 @@ impl Kind {
                     }
                     if let Some(d) = h.request_timeout {
                         let _ = writeln!(t, "request_timeout = \"{}ms\"", d.as_millis());
+                    }
+                }
+                if let Some(tls) = &limits.tls {
+                    let _ = writeln!(
+                        t,
+                        "[tls]\ncert_file = {:?}\nkey_file = {:?}\nverify = {}\nverify_and_map = {}\nhandshake_first = {}",
+                        tls.cert_file, tls.key_file, tls.verify, tls.verify_and_map, tls.handshake_first
+                    );
+                    if let Some(ca) = &tls.ca_file {
+                        let _ = writeln!(t, "ca_file = {ca:?}");
+                    }
+                    if let Some(ms) = tls.timeout_ms {
+                        let _ = writeln!(t, "timeout = \"{ms}ms\"");
                     }
                 }
                 ("leafd.toml", t, "--config")
@@ -349,7 +383,10 @@ impl Kind {
                         AuthKind::Users(users) => {
                             let list: Vec<String> = users
                                 .iter()
-                                .map(|(u, p)| format!("{{user: {u:?}, password: {p:?}}}"))
+                                .map(|(u, p)| match p.is_empty() {
+                                    true => format!("{{user: {u:?}}}"),
+                                    false => format!("{{user: {u:?}, password: {p:?}}}"),
+                                })
                                 .collect();
                             format!("users: [{}]", list.join(", "))
                         }
@@ -384,6 +421,19 @@ impl Kind {
                         "[http] bounds are leafd's; this test cannot run against nats-server"
                     );
                     let _ = writeln!(t, "http: \"127.0.0.1:{port}\"");
+                }
+                if let Some(tls) = &limits.tls {
+                    let mut keys = format!(
+                        "cert_file: {:?}, key_file: {:?}, verify: {}, verify_and_map: {}, handshake_first: {}",
+                        tls.cert_file, tls.key_file, tls.verify, tls.verify_and_map, tls.handshake_first
+                    );
+                    if let Some(ca) = &tls.ca_file {
+                        let _ = write!(keys, ", ca_file: {ca:?}");
+                    }
+                    if let Some(ms) = tls.timeout_ms {
+                        let _ = write!(keys, ", timeout: {}", ms as f64 / 1000.0);
+                    }
+                    let _ = writeln!(t, "tls {{ {keys} }}");
                 }
                 ("nats-server.conf", t, "-c")
             }
@@ -447,6 +497,8 @@ pub struct Broker {
     log_shown: bool,
     /// The monitoring port, when [`Limits::http`] asked for one.
     http_port: Option<u16>,
+    /// The broker sends no plaintext INFO (TLS handshake first): ready means accepting.
+    tls_first: bool,
 }
 
 impl Broker {
@@ -502,6 +554,7 @@ impl Broker {
             log_path,
             log_shown: false,
             http_port,
+            tls_first: limits.tls.as_ref().is_some_and(|t| t.handshake_first),
         };
         for attempt in 1..=START_ATTEMPTS {
             broker.port = candidate_port();
@@ -698,7 +751,12 @@ impl Broker {
                 self.child = None;
                 return Err(StartError::Exited(status));
             }
-            if reads_info(self.addr()) {
+            let up = if self.tls_first {
+                TcpStream::connect_timeout(&self.addr(), Duration::from_millis(500)).is_ok()
+            } else {
+                reads_info(self.addr())
+            };
+            if up {
                 // Another process answering on the port would leave our child exiting.
                 let child = self.child.as_mut().expect("spawned above");
                 if let Ok(Some(status)) = child.try_wait() {

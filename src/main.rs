@@ -67,8 +67,9 @@ systemd), lines carry a <N> syslog priority instead of a timestamp: journalctl -
 
 Signals: SIGINT or SIGTERM starts a graceful shutdown (exit status 0); a second one stops
 leafd at once (exit status 1). SIGHUP reloads the config file: [auth] (users, passwords,
-permissions) and log_level change at once, without dropping connections that remain
-allowed; a config that does not load is refused and the running one stays.
+permissions), log_level and the [tls] certificate files change at once, without dropping
+connections that remain allowed; a config that does not load is refused and the running
+one stays.
 
 Exit status: 0 success, 1 run-time error (e.g. the port is taken), 2 bad configuration or usage.
 

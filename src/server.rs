@@ -97,7 +97,7 @@ pub fn run_full(
         }
         None => None,
     };
-    // Read once, here, so a bad file stops startup; a reload would `replace` the config.
+    // Read once, here, so a bad file stops startup; a reload (SIGHUP) reads them again.
     let tls = match &config.tls {
         Some(t) => {
             let tls = ClientTls::load(t).map_err(ServerError::Tls)?;
@@ -173,6 +173,7 @@ pub fn run_full(
         router.clone(),
         config.clone(),
         reloads,
+        tls.clone(),
     )));
     let monitor = http.map(|(l, at)| {
         router.borrow_mut().set_http_addr(at);

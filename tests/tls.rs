@@ -274,3 +274,39 @@ fn an_unusable_key_file_stops_startup_naming_it() {
         assert!(stderr.contains(&want), "wanted {want:?} in:\n{stderr}");
     }
 }
+
+/// SIGHUP reads the certificate files again: a renewed server certificate (here from
+/// another CA, written over the same paths) serves new connections, the ones already up
+/// stay; a key file that cannot be used refuses the reload and the running certificate
+/// stays.
+#[tokio::test]
+async fn reload_reads_renewed_certificates() {
+    let pki = Pki::new();
+    let renewed = Pki::new();
+    let limits = Limits {
+        tls: Some(ServerTls {
+            cert_file: pki.path("server.pem"),
+            key_file: pki.path("server.key"),
+            ca_file: None,
+            verify: false,
+            verify_and_map: false,
+            handshake_first: false,
+            timeout_ms: None,
+        }),
+        ..Limits::default()
+    };
+    let mut broker = Broker::start_with(limits.clone());
+    let before = client_with(&broker, trusting(&pki)).await;
+
+    for name in ["server.pem", "server.key"] {
+        std::fs::copy(renewed.path(name), pki.path(name)).expect("renew");
+    }
+    assert!(broker.reload(&limits), "the renewed certificate was refused");
+    round_trip(&client_with(&broker, trusting(&renewed)).await, "tls.renewed").await;
+    refused(&broker, trusting(&pki), "a client trusting only the old CA").await;
+    round_trip(&before, "tls.before").await;
+
+    std::fs::write(pki.path("server.key"), "not a key\n").expect("break the key");
+    assert!(!broker.reload(&limits), "an unusable key file was applied");
+    round_trip(&client_with(&broker, trusting(&renewed)).await, "tls.kept").await;
+}

@@ -53,9 +53,18 @@ impl ClientTls {
         })
     }
 
+    /// Reads the files `settings` names and builds a server configuration for
+    /// [`ClientTls::replace`] (a reload: nothing changes if this fails).
+    ///
+    /// # Errors
+    /// As [`ClientTls::load`].
+    pub(crate) fn build(settings: &TlsConfig) -> Result<Arc<ServerConfig>, String> {
+        server_config(settings)
+    }
+
     /// Puts a new configuration in place for connections that start from now on (for a
-    /// reload; connections already up keep theirs).
-    #[allow(dead_code)] // the SIGHUP reload (issue 7) is its caller
+    /// reload; connections already up keep theirs). Its verify setting must be the one
+    /// this was loaded with: INFO and the handshake order follow that.
     pub(crate) fn replace(&self, config: Arc<ServerConfig>) {
         *self.config.borrow_mut() = config;
     }

@@ -301,8 +301,15 @@ async fn reload_reads_renewed_certificates() {
     for name in ["server.pem", "server.key"] {
         std::fs::copy(renewed.path(name), pki.path(name)).expect("renew");
     }
-    assert!(broker.reload(&limits), "the renewed certificate was refused");
-    round_trip(&client_with(&broker, trusting(&renewed)).await, "tls.renewed").await;
+    assert!(
+        broker.reload(&limits),
+        "the renewed certificate was refused"
+    );
+    round_trip(
+        &client_with(&broker, trusting(&renewed)).await,
+        "tls.renewed",
+    )
+    .await;
     refused(&broker, trusting(&pki), "a client trusting only the old CA").await;
     round_trip(&before, "tls.before").await;
 

@@ -156,6 +156,21 @@ pub(crate) fn render(s: &Scrape) -> String {
             f(v.stale_connections),
         ),
         (
+            "leafd_auth_failures_total",
+            "Connections closed by authentication: bad or missing credentials, no CONNECT in time, or no longer admitted after a reload.",
+            f(v.auth_failures),
+        ),
+        (
+            "leafd_tls_handshake_failures_total",
+            "Connections closed because their TLS handshake failed or timed out.",
+            f(v.tls_handshake_failures),
+        ),
+        (
+            "leafd_permission_violations_total",
+            "Publishes and subscriptions refused by permissions.",
+            f(v.permission_violations),
+        ),
+        (
             "leafd_resident_memory_bytes",
             "Resident set size (VmRSS).",
             f(v.mem),

@@ -79,6 +79,13 @@ pub struct RouterStats {
     pub stale_connections: u64,
     /// Connections accepted since start.
     pub total_connections: u64,
+    /// Connections closed by authentication: bad or missing credentials, no CONNECT in
+    /// time, or no longer admitted after a reload.
+    pub auth_failures: u64,
+    /// Connections closed because their TLS handshake failed or timed out.
+    pub tls_handshake_failures: u64,
+    /// Publishes and subscriptions refused by permissions.
+    pub permission_violations: u64,
 }
 
 /// Whether a connection should keep going after an op.
@@ -245,6 +252,8 @@ impl Router {
                 self.stats.slow_consumers += 1;
             }
             CloseReason::StaleConnection => self.stats.stale_connections += 1,
+            CloseReason::AuthViolation | CloseReason::AuthTimeout => self.stats.auth_failures += 1,
+            CloseReason::TlsHandshake => self.stats.tls_handshake_failures += 1,
             _ => {}
         }
         if !reason.flushes() {

@@ -90,6 +90,7 @@ impl Router {
     /// open). The first violation of a connection is logged at WARN, later ones at DEBUG,
     /// so a client retrying a denied publish cannot flood the log.
     fn permissions_violation(&mut self, id: ClientId, text: String) -> Flow {
+        self.stats.permission_violations += 1;
         let Some(client) = self.clients.get_mut(id.0) else {
             return Flow::Continue;
         };

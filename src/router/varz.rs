@@ -84,6 +84,12 @@ pub struct Varz {
     pub out_bytes: u64,
     /// Connections closed as slow consumers.
     pub slow_consumers: u64,
+    /// Connections closed by authentication (leafd's own field).
+    pub auth_failures: u64,
+    /// Connections closed because their TLS handshake failed (leafd's own field).
+    pub tls_handshake_failures: u64,
+    /// Publishes and subscriptions refused by permissions (leafd's own field).
+    pub permission_violations: u64,
     /// `limits.max_connections`.
     pub max_connections: usize,
     /// `limits.max_subscriptions_total`.
@@ -175,6 +181,9 @@ impl Router {
             out_msgs: s.out_msgs,
             out_bytes: s.out_bytes,
             slow_consumers: s.slow_consumers,
+            auth_failures: s.auth_failures,
+            tls_handshake_failures: s.tls_handshake_failures,
+            permission_violations: s.permission_violations,
             max_connections: self.limits.max_connections,
             max_subscriptions: self.limits.max_subscriptions_total,
             max_payload: self.limits.max_payload,

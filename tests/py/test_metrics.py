@@ -2,7 +2,7 @@
 series by series against a situation this test builds: connections, messages and bytes in and
 out, slow consumers, per-stream messages and bytes, per-consumer pending and ack pending,
 uplink state, forward lag (messages, bytes, age), evictions, store disk use against its
-budget, RSS.
+budget, RSS; and the security counters (refused logins, permission violations).
 
 leafd-only: nats-server has no /metrics, so under LEAFD_CMD=nats-server this test still runs
 against the leafd cargo built (conftest.native_leafd_template), never silently skipped."""
@@ -172,3 +172,63 @@ async def test_metrics_label_values_are_escaped_for_the_parser(monitored):
     _, s, text = scrape(monitored)
     assert s[("leafd_consumer_pending_messages", (("consumer", odd), ("stream", "ESC")))] == 1, text
     await nc.close()
+
+
+@pytest.fixture
+def guarded():
+    """leafd with users, one of them restricted, and the monitoring listener."""
+    http_port = conftest.candidate_port()
+    toml = f"""
+[http]
+listen = "127.0.0.1:{http_port}"
+
+[auth]
+[[auth.users]]
+user = "ops"
+password = "0ps-pw"
+[[auth.users]]
+user = "sensor"
+password = "s3nsor-pw"
+[auth.users.permissions]
+publish = ["sensors.>"]
+"""
+    b = conftest.Broker(template=conftest.native_leafd_template(), leafd_toml=toml)
+    b.start()
+    b.http = f"http://127.0.0.1:{http_port}"
+    yield b
+    b.stop()
+    print(f"--- broker log ({b.log_path}) ---\n{b.log()}--- end of broker log ---")
+    shutil.rmtree(b.dir, ignore_errors=True)
+
+
+async def test_metrics_count_refused_logins_and_permission_violations(guarded):
+    import asyncio
+
+    import nats
+
+    async def connect(**kw):
+        return await nats.connect(
+            guarded.url, connect_timeout=TIMEOUT, max_reconnect_attempts=0, allow_reconnect=False, **kw
+        )
+
+    for wrong in ("nope", "still-nope"):
+        with pytest.raises(Exception):
+            await connect(user="ops", password=wrong)
+    refused = asyncio.Event()
+
+    async def on_error(e):
+        refused.set()
+
+    sensor = await connect(user="sensor", password="s3nsor-pw", error_cb=on_error)
+    await sensor.publish("cmd.reboot", b"x")
+    await sensor.flush()
+    await asyncio.wait_for(refused.wait(), TIMEOUT)
+
+    _, s, _ = scrape(guarded)
+    one = lambda name: s[(name, ())]
+    assert one("leafd_auth_failures_total") == 2
+    assert one("leafd_permission_violations_total") == 1
+    assert one("leafd_tls_handshake_failures_total") == 0
+    varz = json.loads(get(guarded.http + "/varz")[2])
+    assert (varz["auth_failures"], varz["permission_violations"]) == (2, 1), varz
+    await sensor.close()

@@ -22,18 +22,16 @@
 use std::path::{Path, PathBuf};
 
 use async_nats::Client;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose, SanType,
-};
+use rcgen::{ExtendedKeyUsagePurpose, SanType};
 
 use super::uplink_live::{hub_client, next_real, stays_unlinked, until_routed};
 use crate::util::hub::Hub;
+use crate::util::pki;
 use crate::util::{client, sync, text, Broker, Limits, Uplink};
 
 /// PEM files for one test, in a temporary directory removed on drop.
 struct Pki {
-    dir: tempfile::TempDir,
+    files: pki::Pki,
 }
 
 impl Pki {
@@ -41,62 +39,32 @@ impl Pki {
     /// `ca.pem`; `hub.pem`/`hub.key` (IP 127.0.0.1, DNS hub.test); `named.pem`/`named.key`
     /// (DNS hub.test only); `client.pem`/`client.key`; `other-ca.pem`.
     fn new() -> Pki {
-        let dir = tempfile::Builder::new()
-            .prefix("leafd-tls-")
-            .tempdir()
-            .expect("temp dir");
-        let pki = Pki { dir };
-        let ca = ca("leafd test CA");
-        pki.write("ca.pem", &ca.pem());
+        let files = pki::Pki::empty("leafd-tls-");
+        let ca = pki::ca("leafd test CA");
+        files.write("ca.pem", &ca.pem());
         let ip = SanType::IpAddress([127, 0, 0, 1].into());
         let dns = || SanType::DnsName("hub.test".try_into().expect("DNS name"));
         let server = ExtendedKeyUsagePurpose::ServerAuth;
-        pki.leaf(&ca, "hub", vec![ip, dns()], server.clone());
-        pki.leaf(&ca, "named", vec![dns()], server);
-        pki.leaf(
+        files.leaf(&ca, "hub", vec![ip, dns()], server.clone());
+        files.leaf(&ca, "named", vec![dns()], server);
+        files.leaf(
             &ca,
             "client",
             Vec::new(),
             ExtendedKeyUsagePurpose::ClientAuth,
         );
-        pki.write("other-ca.pem", &self::ca("leafd unrelated CA").pem());
-        pki
+        files.write("other-ca.pem", &pki::ca("leafd unrelated CA").pem());
+        Pki { files }
     }
 
     /// The path of `name` in the directory.
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.files.path(name)
     }
 
     /// `name`'s path as a quoted string, valid in both TOML and nats-server's config.
     fn quoted(&self, name: &str) -> String {
         quote(&self.path(name))
-    }
-
-    fn write(&self, name: &str, pem: &str) {
-        std::fs::write(self.path(name), pem).expect("write PEM file");
-    }
-
-    /// Writes `<name>.pem` and `<name>.key`: a certificate for `sans`, signed by `ca`.
-    fn leaf(
-        &self,
-        ca: &CertifiedIssuer<'static, KeyPair>,
-        name: &str,
-        sans: Vec<SanType>,
-        usage: ExtendedKeyUsagePurpose,
-    ) {
-        let mut params = CertificateParams::default();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("leafd test {name}"));
-        params.subject_alt_names = sans;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![usage];
-        params.use_authority_key_identifier_extension = true;
-        let key = KeyPair::generate().expect("generate key");
-        let cert = params.signed_by(&key, ca).expect("sign certificate");
-        self.write(&format!("{name}.pem"), &cert.pem());
-        self.write(&format!("{name}.key"), &key.serialize_pem());
     }
 
     /// The hub's leafnode `tls { }` keys serving `<cert>.pem`; with `verify`, it requires
@@ -130,20 +98,6 @@ impl Pki {
             self.quoted("client.key")
         )
     }
-}
-
-/// A self-signed CA named `name`.
-fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
-    let mut params = CertificateParams::default();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    CertifiedIssuer::self_signed(params, KeyPair::generate().expect("generate key"))
-        .expect("self-sign CA")
 }
 
 /// `path` as a double-quoted string.

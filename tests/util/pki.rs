@@ -5,7 +5,8 @@
 //! signed by an unrelated CA (`stranger.pem`/`stranger.key`). For `verify_and_map`, more
 //! client certificates from the CA: `alice` (e-mail SAN `alice@leafd.test`), `carol`
 //! (subject `O=Leafd Test` then `CN=carol`, which nats-server prints `CN=carol,O=Leafd Test`)
-//! and `nobody` (`CN=nobody`).
+//! and `nobody` (`CN=nobody`). The uplink's TLS tests make their own set with
+//! [`Pki::empty`], [`Pki::leaf`] and [`ca`].
 
 use std::path::PathBuf;
 
@@ -21,11 +22,7 @@ pub struct Pki {
 
 impl Pki {
     pub fn new() -> Pki {
-        let dir = tempfile::Builder::new()
-            .prefix("leafd-pki-")
-            .tempdir()
-            .expect("temp dir");
-        let pki = Pki { dir };
+        let pki = Pki::empty("leafd-pki-");
         let ca = ca("leafd client-port test CA");
         pki.write("ca.pem", &ca.pem());
         let sans = vec![
@@ -48,12 +45,22 @@ impl Pki {
         pki
     }
 
+    /// An empty directory (named `<prefix>…`) for a test's own set of files, made with
+    /// [`Pki::write`], [`Pki::leaf`] and [`ca`].
+    pub fn empty(prefix: &str) -> Pki {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .expect("temp dir");
+        Pki { dir }
+    }
+
     /// The path of `name` in the directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn write(&self, name: &str, pem: &str) {
+    pub fn write(&self, name: &str, pem: &str) {
         std::fs::write(self.path(name), pem).expect("write PEM file");
     }
 
@@ -74,7 +81,7 @@ impl Pki {
     }
 
     /// Writes `<name>.pem` and `<name>.key`: a certificate for `sans`, signed by `ca`.
-    fn leaf(
+    pub fn leaf(
         &self,
         ca: &CertifiedIssuer<'static, KeyPair>,
         name: &str,
@@ -108,7 +115,7 @@ impl Pki {
 }
 
 /// A self-signed CA named `name`.
-fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+pub fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
     let mut params = CertificateParams::default();
     params.distinguished_name.push(DnType::CommonName, name);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -20,6 +20,18 @@ from support import TIMEOUT, sync
 STORE_MAX = 64 * 1024 * 1024
 
 
+def native_leafd(toml, http_port):
+    """Runs the leafd cargo built with config `toml` whose monitoring is on `http_port`;
+    yields it (with `.http`, the monitoring base URL) and stops it."""
+    b = conftest.Broker(template=conftest.native_leafd_template(), leafd_toml=toml)
+    b.start()
+    b.http = f"http://127.0.0.1:{http_port}"
+    yield b
+    b.stop()
+    print(f"--- broker log ({b.log_path}) ---\n{b.log()}--- end of broker log ---")
+    shutil.rmtree(b.dir, ignore_errors=True)
+
+
 @pytest.fixture
 def monitored():
     http_port = conftest.candidate_port()
@@ -41,13 +53,7 @@ reconnect_max = "500ms"
 [[uplink.forward]]
 stream = "FWD"
 """
-    b = conftest.Broker(template=conftest.native_leafd_template(), leafd_toml=toml)
-    b.start()
-    b.http = f"http://127.0.0.1:{http_port}"
-    yield b
-    b.stop()
-    print(f"--- broker log ({b.log_path}) ---\n{b.log()}--- end of broker log ---")
-    shutil.rmtree(b.dir, ignore_errors=True)
+    yield from native_leafd(toml, http_port)
 
 
 def get(url):
@@ -192,13 +198,7 @@ password = "s3nsor-pw"
 [auth.users.permissions]
 publish = ["sensors.>"]
 """
-    b = conftest.Broker(template=conftest.native_leafd_template(), leafd_toml=toml)
-    b.start()
-    b.http = f"http://127.0.0.1:{http_port}"
-    yield b
-    b.stop()
-    print(f"--- broker log ({b.log_path}) ---\n{b.log()}--- end of broker log ---")
-    shutil.rmtree(b.dir, ignore_errors=True)
+    yield from native_leafd(toml, http_port)
 
 
 async def test_metrics_count_refused_logins_and_permission_violations(guarded):

@@ -492,3 +492,12 @@ fn permissions_load_and_print_back() {
     assert_eq!(back.auth.users[0].permissions, c.auth.users[0].permissions);
     assert_eq!(back.auth.default_permissions, c.auth.default_permissions);
 }
+
+#[test]
+fn tls_connections_cost_more_in_the_memory_model() {
+    let plain = Config::default();
+    let tls = from_file("[tls]\ncert_file = \"/x/server.pem\"\nkey_file = \"/x/server.key\"\n")
+        .expect("[tls] loads without reading its files");
+    let more = tls.memory_estimate().connections - plain.memory_estimate().connections;
+    assert_eq!(more, plain.limits.max_connections as u64 * 16 * KIB);
+}

@@ -391,12 +391,25 @@ fn serve(settings: &Settings) -> Result<ExitCode, Box<dyn Error>> {
         Some(at) => {
             let http = TcpListener::bind(at)
                 .map_err(|e| format!("cannot serve monitoring on {at}: {}", io_reason(&e)))?;
+            let at = http.local_addr()?;
             // Tests parse this line: keep "monitoring on http://IP:PORT" exactly.
-            info!("monitoring on http://{}", http.local_addr()?);
+            info!("monitoring on http://{at}");
+            if !at.ip().is_loopback() {
+                warn!(
+                    "the monitoring port {at} has no authentication and shows connection \
+                     names, addresses and subjects: bind it to 127.0.0.1 or firewall it"
+                );
+            }
             Some(http)
         }
     };
     log_settings(&config);
+    if config.auth.enabled() && config.tls.is_none() && !addr.ip().is_loopback() {
+        warn!(
+            "clients authenticate on {addr} without [tls]: their passwords and tokens cross \
+             the network in clear (see README \"TLS on the client port\")"
+        );
+    }
     let reloads = reloads(settings)?;
     leafd::server::run_full(listener, http, config, shutdown(signals), reloads)?;
     info!("leafd stopped");

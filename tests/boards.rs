@@ -93,6 +93,17 @@ fn parse_size(s: &str) -> u64 {
     (n * mult as f64) as u64
 }
 
+/// The lines of TOML table `[name]` in `text` (up to the next table header).
+fn table<'a>(text: &'a str, name: &str) -> &'a str {
+    let header = format!("[{name}]\n");
+    let start = text
+        .find(&header)
+        .unwrap_or_else(|| panic!("no [{name}] in:\n{text}"))
+        + header.len();
+    let rest = &text[start..];
+    &rest[..rest.find("\n[").map_or(rest.len(), |i| i + 1)]
+}
+
 /// The value of `key = value` in `text` (the first such line).
 fn value<'a>(text: &'a str, key: &str) -> &'a str {
     text.lines()
@@ -123,12 +134,14 @@ impl Board {
             .and_then(|r| r.split_whitespace().next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("no `room for N` in:\n{text}"));
-        let num = |k| parse_size(value(&text, k)) as usize;
+        // Keys by table: [http] has a max_connections of its own.
+        let (store, limits) = (table(&text, "store"), table(&text, "limits"));
+        let num = |k| parse_size(value(limits, k)) as usize;
         let board = Board {
             name,
             memory_budget: parse_size(budget),
-            store_max_bytes: parse_size(value(&text, "max_bytes")),
-            store_max_msgs: parse_size(value(&text, "max_msgs")),
+            store_max_bytes: parse_size(value(store, "max_bytes")),
+            store_max_msgs: parse_size(value(store, "max_msgs")),
             max_connections: num("max_connections"),
             max_subscriptions_total: num("max_subscriptions_total"),
             max_pending: num("max_pending"),

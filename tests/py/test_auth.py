@@ -12,7 +12,7 @@ import nkeys
 import pytest
 
 from conftest import Broker
-from support import TIMEOUT
+from support import TIMEOUT, sync
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ async def test_permission_violations_reach_the_error_callback(auth_broker):
     sensor = await connect(auth_broker.url, user="sensor", password="s3nsor-pw", error_cb=on_error)
     ops = await connect(auth_broker.url, user="ops", password="0ps-pw")
     seen = await ops.subscribe("sensors.>")
-    await ops.flush()
+    await sync(ops)
     await sensor.publish("sensors.secret", b"no")
     await sensor.publish("sensors.t1", b"21.5")
     await sensor.subscribe("admin.>")

@@ -189,6 +189,11 @@ struct BenchArgs {
     /// Rounds; medians are taken over them
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// For tests/bench.sh --restart, with one --server: `fill` stores --js-msgs acked
+    /// 128-byte messages in a fresh stream BENCHRESTART; `wait` returns once the server
+    /// serves that stream with all of them again (bench.sh kills and restarts it between)
+    #[arg(long, value_name = "STEP", value_parser = ["fill", "wait"])]
+    restart_step: Option<String>,
     /// Log progress (one line per run) to stderr
     #[arg(short, long)]
     verbose: bool,
@@ -211,6 +216,16 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Box<dyn Error>> {
             .find(|t| t.name == name)
             .ok_or_else(|| UsageError(format!("--store-dir names no --server: {name:?}")))?;
         target.store = Some(dir.into());
+    }
+    if let Some(step) = &args.restart_step {
+        let [target] = targets.as_slice() else {
+            return Err(UsageError("--restart-step takes exactly one --server".into()).into());
+        };
+        match step.as_str() {
+            "fill" => leafd::bench::restart::fill(&target.addr, args.js_msgs)?,
+            _ => leafd::bench::restart::wait_served(&target.addr, args.js_msgs)?,
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     if args.scenarios.iter().any(|s| s == "replay") {
         if args.scenarios.len() != 1 || targets.len() != 2 || args.rounds == 0 {

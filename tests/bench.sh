@@ -5,6 +5,8 @@
 #   tests/bench.sh --rounds 3 --scenario pubsub-128    # any `leafd bench` flags pass through
 #   LEAFD_ARGS="--board rpi-zero-2w" tests/bench.sh  # extra leafd flags (e.g. a board or --config)
 #   tests/bench.sh --replay --rounds 3   # store-and-forward replay into nats-server as the hub
+#   tests/bench.sh --restart             # kill -9 with 1,000,000 stored messages, then time
+#                                        # until the stream is served again (--js-msgs, --rounds)
 #
 # Starts a release leafd and the nats-server from the test venv (tests/run.sh creates it;
 # run that once first) on loopback ports, hands their pids to `leafd bench` so it can read
@@ -25,6 +27,64 @@ store=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$store"; }
 trap cleanup EXIT
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+if [[ ${1:-} == --restart ]]; then
+  # Each round, for each server (alternating which goes first): a fresh store, a stream of
+  # --js-msgs acked 128-byte publishes, kill -9, start again, and the time from the start
+  # until STREAM.INFO answers with every message (`leafd bench --restart-step`).
+  shift
+  msgs=1000000 rounds=3
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --js-msgs) msgs=$2; shift 2 ;;
+      --rounds) rounds=$2; shift 2 ;;
+      *) echo "bench.sh --restart takes --js-msgs N and --rounds N, not $1" >&2; exit 2 ;;
+    esac
+  done
+  start_server() { # NAME DIR: starts it in the background, its pid in $spid
+    if [[ $1 == leafd ]]; then
+      # shellcheck disable=SC2086 # LEAFD_ARGS is a list of flags
+      $LEAFD --listen 127.0.0.1:$LEAFD_PORT --store "$2" -q ${LEAFD_ARGS:-} &
+    else
+      $NATS_SERVER -a 127.0.0.1 -p $NATS_PORT -js -sd "$2" >/dev/null 2>&1 &
+    fi
+    spid=$!; pids+=($spid)
+  }
+  declare -A secs rss disk
+  echo "restart after kill -9 with $msgs stored 128-byte messages: leafd $($LEAFD --version | awk '{print $2}')${LEAFD_ARGS:+ $LEAFD_ARGS} vs $($NATS_SERVER --version), $(nproc) cores, $(date -u +%Y-%m-%d), $rounds rounds"
+  for round in $(seq "$rounds"); do
+    order=(leafd nats-server)
+    if (( round % 2 == 0 )); then order=(nats-server leafd); fi
+    for name in "${order[@]}"; do
+      port=$LEAFD_PORT; [[ $name == leafd ]] || port=$NATS_PORT
+      dir="$store/$name"
+      start_server "$name" "$dir"
+      for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+      $LEAFD bench --server "$name=127.0.0.1:$port" --restart-step fill --js-msgs "$msgs"
+      kill -9 "$spid"; wait "$spid" 2>/dev/null || true
+      t0=$(date +%s%N)
+      start_server "$name" "$dir"
+      $LEAFD bench --server "$name=127.0.0.1:$port" --restart-step wait --js-msgs "$msgs"
+      t1=$(date +%s%N)
+      secs[$name]+="$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1e9}') "
+      rss[$name]+="$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' /proc/$spid/status) "
+      disk[$name]+="$(du -s --block-size=1 "$dir" | awk '{printf "%.1f", $1 / 1048576}') "
+      kill "$spid"; wait "$spid" 2>/dev/null || true
+      rm -rf "$dir"
+      echo "round $round $name: $(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1e9}') s" >&2
+    done
+  done
+  echo
+  echo "| server | restart until served, s (median; all rounds) | RSS after, MiB | store on disk, MiB |"
+  echo "|---|---|---|---|"
+  for name in leafd nats-server; do
+    # shellcheck disable=SC2086 # the lists are space-separated on purpose
+    echo "| $name | $(median ${secs[$name]}) (${secs[$name]% }) | $(median ${rss[$name]}) | $(median ${disk[$name]}) |"
+  done
+  exit 0
+fi
 
 REPLAY=0
 if [[ ${1:-} == --replay ]]; then REPLAY=1; shift; fi

@@ -89,7 +89,7 @@ impl Js {
     }
 
     /// A fresh file stream on `<name>.>`, bounded to `max_bytes` (-1: unbounded).
-    fn fresh_stream(&mut self, name: &str, max_bytes: i64) -> io::Result<String> {
+    pub(super) fn fresh_stream(&mut self, name: &str, max_bytes: i64) -> io::Result<String> {
         self.delete_stream(name)?;
         let subject = format!("{}.x", name.to_lowercase());
         let cfg = format!(

@@ -10,6 +10,7 @@ mod js;
 mod kv;
 mod procstat;
 pub mod replay;
+pub mod restart;
 mod scenario;
 pub mod status;
 

@@ -290,6 +290,7 @@ impl SegmentLog {
             && (seg.live_bytes() as f64) < self.cfg.compact_below * total as f64
             && compact::worth_compacting(total, seg.live_bytes(), seg.count(), seg.live())
             && self.compacting != Some(base)
+            && !(i == 0 && dead_prefix_only(seg))
         {
             self.candidates.insert(base);
         }
@@ -427,4 +428,12 @@ pub fn disk_usage(dir: &Path) -> Result<u64, StoreError> {
         }
     }
     Ok(total)
+}
+
+/// Whether every deleted record of `seg` comes before every live one. The oldest segment in
+/// that state is losing records from the front (limits with discard old, acks in order) and
+/// leaves whole once its last record goes; compacting it would write its tail twice.
+fn dead_prefix_only(seg: &Segment) -> bool {
+    seg.first_live()
+        .is_some_and(|first| first - seg.base() == seg.count() - seg.live())
 }

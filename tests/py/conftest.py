@@ -239,9 +239,14 @@ class Broker:
                 return
         pytest.fail(f"broker exited with {self.proc.returncode}\n--- broker log ---\n{self.log()}")
 
-    def restart(self) -> None:
-        """Kill and start again on the same port."""
-        self.stop()
+    def restart(self, graceful: bool = False) -> None:
+        """Kill (SIGKILL), or with `graceful` stop (SIGTERM, and a clean exit), and start
+        again on the same port. nats-server loses recent consumer acks on SIGKILL, so a test
+        that checks ack floors across a restart against both brokers wants `graceful`."""
+        if graceful:
+            self.terminate()
+        else:
+            self.stop()
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             self._spawn()
@@ -250,6 +255,16 @@ class Broker:
             if time.monotonic() >= deadline:
                 pytest.fail(f"broker did not restart on port {self.port}\n{self.log()}")
             time.sleep(0.1)
+
+    def terminate(self) -> None:
+        """SIGTERM, then wait for the broker to exit, which must be with status 0."""
+        self.proc.terminate()
+        try:
+            rc = self.proc.wait(timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            pytest.fail(f"broker did not exit within {START_TIMEOUT}s of SIGTERM\n{self.log()}")
+        assert rc == 0, f"broker exited with {rc} on SIGTERM\n{self.log()}"
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

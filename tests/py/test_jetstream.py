@@ -1,6 +1,8 @@
 """JetStream with nats-py 2.16's `js`: streams, acked publishing with dedupe, pull consumers
 with ack / nak / redelivery, a work queue with three workers, purge, and a restart that keeps
-the stream. Validated against nats-server 2.15.1 -js."""
+the stream. Validated against nats-server 2.15.1 -js. The rest of issue 3 through nats-py
+(stream update/delete, publish expectations, limits, nak delay / term / max_deliver, ack floors
+across a restart, API error codes) is in test_jetstream_more.py."""
 
 import asyncio
 

@@ -227,8 +227,6 @@ impl ApiError {
         consumer_fc_requires_push => 400, 10089, "consumer flow control requires a push based consumer";
         /// 10090: `direct` on a pull consumer.
         consumer_direct_requires_push => 400, 10090, "consumer direct requires a push based consumer";
-        /// 10093: a filter outside the stream's subjects.
-        consumer_filter_not_subset => 400, 10093, "consumer filter subject is not a valid subset of the interest subjects";
         /// 10098: a work-queue consumer without explicit acks.
         consumer_wq_requires_explicit_ack => 400, 10098, "workqueue stream requires explicit ack";
         /// 10099: a second unfiltered consumer on a work-queue stream.

@@ -226,9 +226,6 @@ impl StreamConfig {
             if !subject::is_valid_filter(b) {
                 return invalid("invalid subject");
             }
-            if self.subjects[..i].contains(subj) {
-                return invalid("duplicate subjects detected");
-            }
             if subj == ">" && !self.no_ack {
                 return invalid("capturing all subjects requires no-ack to be true");
             }
@@ -249,14 +246,16 @@ impl StreamConfig {
                     );
                 }
             }
-        }
-        for (i, a) in self.subjects.iter().enumerate() {
-            for b in &self.subjects[i + 1..] {
-                if subject::filters_overlap(a.as_bytes(), b.as_bytes()) {
-                    return Err(ApiError::stream_config_invalid(format!(
-                        "subject {a:?} overlaps with {b:?}"
-                    )));
-                }
+            // As nats-server, against the later subjects within the same pass: a literal
+            // duplicate is reported as an overlap of its first occurrence (its own
+            // "duplicate subjects detected" check comes too late to be reached).
+            if let Some(later) = self.subjects[i + 1..]
+                .iter()
+                .find(|later| subject::filters_overlap(b, later.as_bytes()))
+            {
+                return Err(ApiError::stream_config_invalid(format!(
+                    "subject {subj:?} overlaps with {later:?}"
+                )));
             }
         }
         Ok(())

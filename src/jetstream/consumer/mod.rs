@@ -44,7 +44,6 @@
 //! * Push consumers send a flow-control request every 512 KiB delivered (nats-server sizes
 //!   its window from the client's pending limits), and a push consumer without flow control
 //!   sends at most 1024 messages per poll.
-//! * A filter outside the stream's subjects is refused with 10093.
 //! * No advisories (NAK, max deliveries, terminated).
 //! * A `no_wait` request also ends with `404` when `max_ack_pending` holds delivery back.
 //! * Unacked messages are capped at [`state::HARD_MAX_ACK_PENDING`] when `max_ack_pending`

@@ -45,7 +45,7 @@ impl ConsumerConfig {
     /// # Errors
     /// nats-server's codes (10052 names, 10074/10133 replicas, 10183/10184 negative waits,
     /// 10116 backoff, 10107 description, 10086-10090 push-only fields, 10136-10139 filters,
-    /// 10093 filter outside the stream, 10094 deliver policy, 10132 name/durable, 10121/10153
+    /// 10094 deliver policy, 10132 name/durable, 10121/10153
     /// stream limits) and 10052 "… not supported by leafd" for what leafd does not serve.
     pub fn validate(&self, stream: &StreamConfig) -> Result<(), ApiError> {
         self.validate_names()?;
@@ -78,7 +78,7 @@ impl ConsumerConfig {
         } else {
             self.validate_push()?;
         }
-        self.validate_filters(stream)?;
+        self.validate_filters()?;
         self.validate_deliver_policy()?;
         self.validate_limits(stream)?;
         self.validate_unsupported()
@@ -172,7 +172,9 @@ impl ConsumerConfig {
         Ok(())
     }
 
-    fn validate_filters(&self, stream: &StreamConfig) -> Result<(), ApiError> {
+    /// Filters are not checked against the stream's subjects: nats-server 2.15.1 creates a
+    /// consumer whose filter matches none of them (it never delivers), so leafd does too.
+    fn validate_filters(&self) -> Result<(), ApiError> {
         if !self.filter_subject.is_empty() && !self.filter_subjects.is_empty() {
             return Err(ApiError::consumer_duplicate_filter_subjects());
         }
@@ -190,13 +192,6 @@ impl ConsumerConfig {
                 .any(|(j, g)| i != j && subject::filters_overlap(f.as_bytes(), g.as_bytes()));
             if overlaps {
                 return Err(ApiError::consumer_overlapping_filters());
-            }
-            if !stream
-                .subjects
-                .iter()
-                .any(|s| subject::is_subset(f.as_bytes(), s.as_bytes()))
-            {
-                return Err(ApiError::consumer_filter_not_subset());
             }
         }
         Ok(())

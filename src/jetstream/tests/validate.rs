@@ -87,7 +87,7 @@ fn validation_table() {
             r#"{"name":"S","subjects":["a","a"]}"#,
             500,
             10052,
-            "duplicate subjects detected",
+            r#"subject "a" overlaps with "a""#,
         ),
         (
             r#"{"name":"S","subjects":[">"]}"#,

@@ -166,7 +166,6 @@ fn validation_codes() {
         (r#"{"backoff":[1,2,3],"max_deliver":2}"#, 10116),
         (r#"{"backoff":[-1]}"#, 10184),
         (r#"{"ack_wait":-5}"#, 10183),
-        (r#"{"filter_subject":"OTHER.x"}"#, 10093),
         (
             r#"{"filter_subject":"ORDERS.a","filter_subjects":["ORDERS.b"]}"#,
             10136,

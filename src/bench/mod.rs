@@ -151,6 +151,11 @@ pub fn run(plan: &Plan) -> io::Result<String> {
                     s if s.is_jetstream() => plan.js_msgs,
                     _ => plan.msgs,
                 };
+                if scenario.is_jetstream() {
+                    // Write back what earlier runs left dirty in the page cache, so this
+                    // run's fsyncs do not pay for another server's writes.
+                    rustix::fs::sync();
+                }
                 let peak_ok = target.pid.is_some_and(procstat::reset_peak);
                 let cpu0 = target.pid.and_then(procstat::cpu_seconds);
                 let written0 = target.pid.and_then(procstat::write_bytes);

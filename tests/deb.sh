@@ -6,7 +6,8 @@
 # 1. installs cargo-deb 3.8.0 if `cargo deb` is missing (about 4 minutes of compiling), and
 #    the apt tools below if missing; a tool that cannot be installed is a FAILURE with the
 #    command to run, never a skip
-# 2. builds the package: cross/deb.sh arm64 (static aarch64 musl binary, release profile)
+# 2. builds the package: cross/deb.sh arm64 (static aarch64 musl binary, of the cargo profile
+#    in LEAFD_DEB_PROFILE: release by default, tests/run.sh passes its ARM build profile)
 # 3. checks the package itself: control fields (arm64, no Depends), the file list, modes,
 #    the conffile
 # 4. makes an arm64 Debian root: Debian's own arm64 systemd package unpacked into a fresh
@@ -71,7 +72,8 @@ ok "tools: $(cargo deb --version), $(systemd-analyze --version | head -n 1), $(q
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 CACHE=$TARGET_DIR/deb-test
-DEB=$(cross/deb.sh arm64 release) || fail "cross/deb.sh arm64 failed (output above)"
+DEB_PROFILE=${LEAFD_DEB_PROFILE:-release}
+DEB=$(cross/deb.sh arm64 "$DEB_PROFILE") || fail "cross/deb.sh arm64 $DEB_PROFILE failed (output above)"
 say "package: $DEB ($(stat -c %s "$DEB") bytes)"
 
 # --- 3. what it says and holds -------------------------------------------------------------
@@ -139,8 +141,8 @@ dpkg-query --root="$ROOT" -W -f='${Conffiles}\n' leafd | grep -q '^ /etc/leafd/l
 [ -x "$ROOT/usr/bin/leafd" ] || fail "$ROOT/usr/bin/leafd is not executable"
 # The installed files are the ones this tree built (cargo-deb writes no DEBIAN/md5sums;
 # dpkg computes them at unpack, which is what --verify checked).
-cmp -s "$ROOT/usr/bin/leafd" "$TARGET_DIR/aarch64-unknown-linux-musl/release/leafd" ||
-    fail "/usr/bin/leafd differs from the aarch64-unknown-linux-musl release build"
+cmp -s "$ROOT/usr/bin/leafd" "$TARGET_DIR/aarch64-unknown-linux-musl/$DEB_PROFILE/leafd" ||
+    fail "/usr/bin/leafd differs from the aarch64-unknown-linux-musl $DEB_PROFILE build"
 cmp -s "$ROOT/lib/systemd/system/leafd.service" cross/deb/leafd.service || fail "the unit differs from cross/deb/leafd.service"
 cmp -s "$ROOT/etc/leafd/leafd.toml" cross/deb/leafd.toml || fail "the config differs from cross/deb/leafd.toml"
 ok "dpkg -i: installed as arm64, dpkg --verify clean, conffile registered, files identical to the tree's"

@@ -4,15 +4,15 @@
 # failure.
 #
 #   tests/run.sh           everything: cargo test (unit + integration) and the nats-py suite
-#                          against native leafd, the board budgets (tests/boards.rs) against
-#                          the native release build, then the integration suite and the
-#                          board budgets against the aarch64 (musl) and armv7 builds of
-#                          leafd under qemu-user, then
+#                          against native leafd, then the integration suite and the board
+#                          budgets (tests/boards.rs) against the aarch64 (musl) and armv7
+#                          builds of leafd under qemu-user, then
 #                          the arm64 .deb (tests/deb.sh: dpkg into an arm64 root,
 #                          systemd-analyze verify/security, the packaged binary under qemu),
 #                          then the core and JetStream cases against the aarch64 build
 #                          booted in a full-system arm64 VM (cross/qemu-system.sh)
-#   tests/run.sh --quick   native only: no cross toolchains, no qemu
+#   tests/run.sh --quick   native only: no cross toolchains, no qemu; the board budgets
+#                          against a native build
 #
 # Environment:
 #   LEAFD_TEST_VALIDATE_NATS=1   run the Rust integration suite and the nats-py suite against
@@ -22,6 +22,8 @@
 #   LEAFD_TEST_TIMEOUT_SECS      how long any single wait in a test may take (default 10; the
 #                                qemu runs use 30)
 #   LEAFD_VM_TEST_THREADS        parallel tests (each boots its own VM) in the VM step (4)
+#   LEAFD_TEST_PROFILE           cargo profile of the ARM builds (default ci; release is what
+#                                cross/release.sh ships)
 #
 # What it installs, when missing:
 #   apt       python3-venv (if `python3 -m venv` can't work); unless --quick also
@@ -45,6 +47,10 @@ for arg in "$@"; do
         *) echo "run.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
+# The cargo profile of the ARM builds: `ci` is the release profile's code with thin LTO,
+# about a minute faster per build than `release` (Cargo.toml); LEAFD_TEST_PROFILE=release
+# tests exactly what cross/release.sh ships.
+PROFILE=${LEAFD_TEST_PROFILE:-ci}
 VALIDATE=${LEAFD_TEST_VALIDATE_NATS:-0}
 [ "$VALIDATE" = 0 ] || VALIDATE=1
 
@@ -175,22 +181,26 @@ else
     # The board budgets are about the binary that ships: a debug leafd idles at ~35 MiB, over
     # the Zero 2 W's whole 32 MiB budget. So boards:: runs against the release build, below.
     run_suite "cargo test (unit + integration, native leafd)" env -u LEAFD_CMD cargo test -- --skip boards::
-    step "build leafd (release) for the board budgets"
-    cargo build --release --bin leafd
-    run_suite "board budgets (native release leafd)" \
-        env LEAFD_CMD="$ROOT/target/release/leafd --listen 127.0.0.1:{port} --store {dir}/store" \
-        cargo test --test tests boards:: -- --test-threads=1 --nocapture
     run_suite "nats-py tests (native leafd)" \
         env LEAFD_CMD="$ROOT/target/debug/leafd --listen 127.0.0.1:{port} --store {dir}/store" \
         "${PYTEST[@]}"
+    if [ "$QUICK" = 1 ]; then
+        # Without the ARM runs, the budgets are checked on a native build of the ci profile
+        # (the full run checks every board against the aarch64 build instead, below).
+        step "build leafd (ci profile) for the board budgets"
+        cargo build --profile ci --bin leafd
+        run_suite "board budgets (native leafd, ci profile)" \
+            env LEAFD_CMD="$ROOT/target/ci/leafd --listen 127.0.0.1:{port} --store {dir}/store" \
+            cargo test --test tests boards:: -- --test-threads=1 --nocapture
+    fi
 fi
 
 # --- 6. ARM builds under qemu-user --------------------------------------------------------
 if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
     # Where qemu-user places the guest's address space in its own, for the board budgets.
     GUEST_BASE=0x4000000000
-    step "build leafd for aarch64-unknown-linux-musl"
-    AARCH64_BIN=$(cross/build.sh aarch64-unknown-linux-musl release)
+    step "build leafd for aarch64-unknown-linux-musl ($PROFILE profile)"
+    AARCH64_BIN=$(cross/build.sh aarch64-unknown-linux-musl "$PROFILE")
     # All of it but the KV churn (500,000 acked puts, and an RSS bound that would read
     # qemu's): the broker is I/O-bound and stays well within ~3 minutes under qemu. The
     # board budgets run in a step of their own, one board at a time.
@@ -200,14 +210,14 @@ if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
         --skip kv_churn:: --skip boards::
     # Under qemu-user leafd's own VmRSS is the emulator's; -B and -R pin the guest's address
     # space to a window of qemu's, so the test counts the guest's pages alone from the host's
-    # smaps (tests/util/guest_mem.rs). Every Pi profile (generic is not a Pi; about 2 min).
+    # smaps (tests/util/guest_mem.rs). Every board profile, generic included (about 3 min).
     run_suite "board budgets vs leafd aarch64 (qemu-aarch64)" \
         env LEAFD_CMD="qemu-aarch64 -B $GUEST_BASE -R 0x100000000 $AARCH64_BIN --listen 127.0.0.1:{port} --store {dir}/store" \
-        LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests boards::rpi -- \
+        LEAFD_TEST_TIMEOUT_SECS="${LEAFD_TEST_TIMEOUT_SECS:-30}" cargo test --test tests boards:: -- \
         --test-threads=1 --nocapture
 
-    step "build leafd for armv7-unknown-linux-gnueabihf"
-    BIN=$(cross/build.sh armv7-unknown-linux-gnueabihf release)
+    step "build leafd for armv7-unknown-linux-gnueabihf ($PROFILE profile)"
+    BIN=$(cross/build.sh armv7-unknown-linux-gnueabihf "$PROFILE")
     # A smaller subset: everything but the KV churn (as on aarch64) and the bulk-copy tests
     # (32 MiB slow-consumer flood, 1 MiB round trips, 10k subscriptions), which are CPU-bound
     # under emulation and already covered on aarch64, and the board budgets (their own step).
@@ -224,7 +234,8 @@ if [ "$QUICK" = 0 ] && [ "$VALIDATE" = 0 ]; then
         --skip boards::rpi5 --test-threads=1 --nocapture
 
     # --- 7. the arm64 .deb -------------------------------------------------------------------
-    run_suite "deb package for arm64 (dpkg into an arm64 root, systemd-analyze, qemu)" tests/deb.sh
+    run_suite "deb package for arm64 (dpkg into an arm64 root, systemd-analyze, qemu)" \
+        env LEAFD_DEB_PROFILE="$PROFILE" tests/deb.sh
 fi
 
 # --- 8. the aarch64 build in a full-system VM (qemu-system-aarch64) -----------------------

